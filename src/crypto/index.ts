@@ -1,0 +1,34 @@
+/**
+ * The crypto layer: events, keys, signatures, NIP-19/21 encodings, NIP-04/44 encryption, NIP-59 gift
+ * wraps and NIP-17 messages, NIP-13 proof of work, NIP-49 encrypted keys, and signers. No I/O and no
+ * imports from other layers.
+ *
+ * @example
+ * ```ts
+ * import { generateSecretKey, finalizeEvent, verifyEvent } from 'nostr-rendezvous/crypto'
+ * const sk = generateSecretKey()
+ * const event = finalizeEvent({ kind: 1, content: 'hello' }, sk)
+ * verifyEvent(event) // true
+ * ```
+ *
+ * @module
+ */
+export { CryptoError, RendezvousError } from '../errors.js'
+export { assertBytes, bytesToHex, equalBytes, hexToBytes, isHex, randomBytes, toKeyBytes, wipe } from './bytes.js'
+export {
+  type EventIdFields,
+  type EventTemplate,
+  type NostrEvent,
+  type UnsignedEvent,
+  MAX_KIND,
+  assertEventShape,
+  eventShapeProblem,
+  getEventHash,
+  isEventShape,
+  kindClass,
+  nowSeconds,
+  serializeEvent,
+} from './event.js'
+export { generateSecretKey, getPublicKey, isValidPublicKey } from './keys.js'
+export { finalizeEvent, signId, verifyEvent, verifyEvents } from './signature.js'
+export type { Signer, SignerCipher } from './signer.js'

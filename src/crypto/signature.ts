@@ -1,0 +1,123 @@
+/**
+ * Signing and verifying events (BIP-340 Schnorr over the NIP-01 id).
+ *
+ * `verifyEvent` never throws and never caches a result on the event object (a cache on the object
+ * makes benchmarks measure the cache and lets a mutated object keep a stale "valid").
+ *
+ * @module
+ */
+import { schnorr } from '@noble/curves/secp256k1.js'
+import { CryptoError } from '../errors.js'
+import { assertBytes, bytesToHex, hexToBytes } from './bytes.js'
+import { type EventTemplate, type NostrEvent, eventShapeProblem, getEventHash, hashSerialized, nowSeconds } from './event.js'
+import { getPublicKey } from './keys.js'
+
+/**
+ * Fills in `created_at` (default now) and `tags` (default `[]`), adds the pubkey and id, and signs.
+ *
+ * @param template - kind, content, optional tags and created_at.
+ * @param secretKey - 32-byte secret key.
+ * @returns the signed event (a new object; the template is not modified).
+ * @throws CryptoError `INVALID_EVENT` for a malformed template, `INVALID_KEY` for an invalid key;
+ * TypeError/RangeError for a key of the wrong type or length.
+ * @example
+ * ```ts
+ * import { finalizeEvent, generateSecretKey } from 'nostr-rendezvous/crypto'
+ * const event = finalizeEvent({ kind: 1, content: 'hello' }, generateSecretKey())
+ * ```
+ */
+export function finalizeEvent(template: EventTemplate, secretKey: Uint8Array): NostrEvent {
+  assertBytes(secretKey, 32, 'secretKey')
+  const pubkey = getPublicKey(secretKey)
+  const unsigned = {
+    pubkey,
+    created_at: template.created_at ?? nowSeconds(),
+    kind: template.kind,
+    tags: template.tags ?? [],
+    content: template.content,
+  }
+  const id = getEventHash(unsigned)
+  return { id, ...unsigned, sig: signId(id, secretKey) }
+}
+
+/**
+ * Signs an event id (hex) with BIP-340 and fresh auxiliary randomness.
+ *
+ * @param id - 64 hex characters.
+ * @param secretKey - 32-byte secret key.
+ * @returns 128 hex characters.
+ * @throws CryptoError `INVALID_KEY` when the key is not a valid scalar.
+ * @example
+ * ```ts
+ * import { signId } from 'nostr-rendezvous/crypto'
+ * const sig = signId(event.id, sk)
+ * ```
+ */
+export function signId(id: string, secretKey: Uint8Array): string {
+  const message = hexToBytes(id, 'id', 32)
+  try {
+    return bytesToHex(schnorr.sign(message, secretKey))
+  } catch (cause) {
+    throw new CryptoError('INVALID_KEY', 'Secret key is not a valid secp256k1 scalar', { cause })
+  }
+}
+
+/**
+ * True when `event` is well formed, its id is the hash of its fields and its signature verifies.
+ * Never throws, whatever it is given.
+ *
+ * @param event - anything (typically parsed from a relay).
+ * @returns whether it is a valid signed event.
+ * @example
+ * ```ts
+ * import { verifyEvent } from 'nostr-rendezvous/crypto'
+ * if (!verifyEvent(event)) drop(event)
+ * ```
+ */
+export function verifyEvent(event: unknown): event is NostrEvent {
+  try {
+    return eventShapeProblem(event) === undefined && verifyShaped(event as NostrEvent)
+  } catch {
+    return false
+  }
+}
+
+/** Id and signature check for an event whose shape is already known to be good. */
+function verifyShaped(e: NostrEvent): boolean {
+  if (hashSerialized(e) !== e.id) return false
+  return schnorr.verify(hexToBytes(e.sig), hexToBytes(e.id), hexToBytes(e.pubkey))
+}
+
+/**
+ * Verifies many events at once. Result `i` is `verifyEvent(events[i])`. Copies with the same id,
+ * signature and pubkey have their signature checked once (each copy's id is still re-hashed, so a
+ * forged copy that reuses an id and signature with other content fails on its own).
+ *
+ * @param events - events to check.
+ * @returns one boolean per event, in order.
+ * @example
+ * ```ts
+ * import { verifyEvents } from 'nostr-rendezvous/crypto'
+ * const ok = verifyEvents(batch)
+ * const valid = batch.filter((_, i) => ok[i])
+ * ```
+ */
+export function verifyEvents(events: readonly unknown[]): boolean[] {
+  const sigChecked = new Map<string, boolean>()
+  return events.map((event) => {
+    try {
+      if (eventShapeProblem(event) !== undefined) return false
+      const e = event as NostrEvent
+      if (hashSerialized(e) !== e.id) return false
+      const key = e.id + e.sig + e.pubkey
+      let ok = sigChecked.get(key)
+      if (ok === undefined) {
+        ok = schnorr.verify(hexToBytes(e.sig), hexToBytes(e.id), hexToBytes(e.pubkey))
+        sigChecked.set(key, ok)
+      }
+      return ok
+    } catch {
+      return false
+    }
+  })
+}

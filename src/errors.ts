@@ -1,0 +1,186 @@
+/**
+ * Errors thrown by Rendezvous.
+ *
+ * Two kinds (see `docs/errors.md`):
+ * - a programmer error (wrong argument type or length) throws a plain `TypeError` or `RangeError`
+ *   whose message names the field;
+ * - an operational error (relay, protocol, storage, decryption, a bad payload from the network)
+ *   throws a {@link RendezvousError} subclass with a stable string `code`.
+ *
+ * Codes are never renamed, only added to. Every code is listed in {@link ERROR_CODES} and documented
+ * in `docs/errors.md` (a test keeps the two in step). Messages never contain secret keys or
+ * decrypted content.
+ *
+ * @module
+ */
+
+/**
+ * Every stable error code, grouped by the layer that raises it.
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODES } from 'nostr-rendezvous'
+ * ERROR_CODES.crypto.includes('NIP44_INVALID_MAC') // true
+ * ```
+ */
+export const ERROR_CODES = {
+  crypto: [
+    'INVALID_EVENT',
+    'INVALID_ID',
+    'INVALID_KEY',
+    'NIP19_INVALID_BECH32',
+    'NIP19_BAD_CHECKSUM',
+    'NIP19_UNKNOWN_PREFIX',
+    'NIP19_BAD_LENGTH',
+    'NIP19_MISSING_TLV',
+    'NIP21_INVALID_URI',
+    'NIP04_INVALID_PAYLOAD',
+    'NIP04_DECRYPT_FAILED',
+    'NIP44_INVALID_PAYLOAD',
+    'NIP44_UNKNOWN_VERSION',
+    'NIP44_INVALID_MAC',
+    'NIP44_INVALID_PADDING',
+    'NIP44_INVALID_LENGTH',
+    'NIP59_INVALID_WRAP',
+    'NIP59_INVALID_SEAL',
+    'NIP59_INVALID_RUMOR',
+    'NIP59_AUTHOR_MISMATCH',
+    'NIP13_ABORTED',
+    'NIP13_WORKER_FAILED',
+    'NIP49_INVALID',
+    'NIP49_WRONG_PASSPHRASE',
+    'SIGNER_UNAVAILABLE',
+    'SIGNER_REJECTED',
+    'SIGNER_UNSUPPORTED',
+    'SIGNER_CLOSED',
+    'SIGNER_INVALID_RESPONSE',
+  ],
+  relay: [] as string[],
+  storage: [] as string[],
+  outbox: [] as string[],
+} as const
+
+/** A stable code raised by the crypto layer. */
+export type CryptoErrorCode = (typeof ERROR_CODES.crypto)[number]
+
+/**
+ * Any stable Rendezvous error code. Layers added later extend {@link ERROR_CODES}.
+ */
+export type RendezvousErrorCode = CryptoErrorCode | (string & {})
+
+/** Options shared by every {@link RendezvousError}. */
+export interface RendezvousErrorOptions {
+  /** The underlying error, when there is one (a library error, a socket error, ...). */
+  cause?: unknown
+  /** Extra, non-secret detail appended to the message (which field, which relay, ...). */
+  details?: string
+}
+
+/**
+ * Base class of every operational error. Check `code`, never the message.
+ *
+ * @example
+ * ```ts
+ * import { RendezvousError } from 'nostr-rendezvous'
+ * import { nip44 } from 'nostr-rendezvous/crypto'
+ * try {
+ *   nip44.decrypt('garbage', new Uint8Array(32))
+ * } catch (err) {
+ *   if (err instanceof RendezvousError) console.log(err.code) // 'NIP44_INVALID_PAYLOAD'
+ * }
+ * ```
+ */
+export class RendezvousError extends Error {
+  /** Stable, machine-readable code (listed in `docs/errors.md`). */
+  readonly code: RendezvousErrorCode
+  /** The message without details: one short sentence. */
+  readonly shortMessage: string
+  /** Extra detail, if any. */
+  readonly details: string | undefined
+  override name = 'RendezvousError'
+
+  constructor(code: RendezvousErrorCode, shortMessage: string, options: RendezvousErrorOptions = {}) {
+    super(options.details ? `${shortMessage} (${options.details})` : shortMessage, {
+      cause: options.cause,
+    })
+    this.code = code
+    this.shortMessage = shortMessage
+    this.details = options.details
+  }
+}
+
+/**
+ * An operational error from the crypto layer: a malformed event or payload, a failed decryption,
+ * a signer that refused or is missing.
+ *
+ * @example
+ * ```ts
+ * import { CryptoError } from 'nostr-rendezvous'
+ * const err = new CryptoError('NIP49_WRONG_PASSPHRASE', 'Wrong passphrase or corrupted ncryptsec')
+ * err.code // 'NIP49_WRONG_PASSPHRASE'
+ * ```
+ */
+export class CryptoError extends RendezvousError {
+  declare readonly code: CryptoErrorCode
+  override name = 'CryptoError'
+
+  constructor(code: CryptoErrorCode, shortMessage: string, options?: RendezvousErrorOptions) {
+    super(code, shortMessage, options)
+  }
+}
+
+/**
+ * An operational error from the relay pool (connection, protocol, publish). Codes arrive with the
+ * relay-pool layer.
+ *
+ * @example
+ * ```ts
+ * import { RelayError } from 'nostr-rendezvous'
+ * new RelayError('RELAY_TIMEOUT', 'Relay did not answer', { details: 'wss://relay.example' })
+ * ```
+ */
+export class RelayError extends RendezvousError {
+  override name = 'RelayError'
+}
+
+/**
+ * An operational error from a storage adapter.
+ *
+ * @example
+ * ```ts
+ * import { StorageError } from 'nostr-rendezvous'
+ * new StorageError('STORAGE_CORRUPT', 'Row could not be decoded')
+ * ```
+ */
+export class StorageError extends RendezvousError {
+  override name = 'StorageError'
+}
+
+/**
+ * An operational error from the outbox layer (relay lists, routing, selection).
+ *
+ * @example
+ * ```ts
+ * import { OutboxError } from 'nostr-rendezvous'
+ * new OutboxError('RECIPIENT_NOT_READY', 'Recipient has no DM relays')
+ * ```
+ */
+export class OutboxError extends RendezvousError {
+  override name = 'OutboxError'
+}
+
+/**
+ * True when `err` is a {@link RendezvousError}, optionally with the given `code`.
+ *
+ * @param err - anything caught.
+ * @param code - a code to match.
+ * @returns whether `err` is a Rendezvous error (with that code).
+ * @example
+ * ```ts
+ * import { isRendezvousError } from 'nostr-rendezvous'
+ * try { doSomething() } catch (err) { if (isRendezvousError(err, 'SIGNER_REJECTED')) showRefused() }
+ * ```
+ */
+export function isRendezvousError(err: unknown, code?: RendezvousErrorCode): err is RendezvousError {
+  return err instanceof RendezvousError && (code === undefined || err.code === code)
+}
