@@ -10,8 +10,11 @@ const HEX_RE = /^[0-9a-f]*$/
 
 /** Shared UTF-8 encoder (stateless, safe to reuse). */
 export const utf8Encoder: TextEncoder = /* @__PURE__ */ new TextEncoder()
-/** Shared UTF-8 decoder that throws on invalid sequences instead of inserting U+FFFD. */
-export const utf8StrictDecoder: TextDecoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true })
+/**
+ * Shared UTF-8 decoder that throws on invalid sequences instead of inserting U+FFFD, and keeps a
+ * leading U+FEFF (a decrypted message or identifier that starts with one must round-trip).
+ */
+export const utf8StrictDecoder: TextDecoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * Lower-case hex of `bytes`.

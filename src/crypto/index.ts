@@ -30,5 +30,11 @@ export {
   serializeEvent,
 } from './event.js'
 export { generateSecretKey, getPublicKey, isValidPublicKey } from './keys.js'
-export { finalizeEvent, signId, verifyEvent, verifyEvents } from './signature.js'
+export { finalizeEvent, schnorrSign, schnorrVerify, signId, verifyEvent, verifyEvents } from './signature.js'
 export type { Signer, SignerCipher } from './signer.js'
+export * as nip04 from './nip04.js'
+export * as nip17 from './nip17.js'
+export * as nip44 from './nip44.js'
+export * as nip59 from './nip59.js'
+export * as nip19 from './nip19.js'
+export * as nip21 from './nip21.js'

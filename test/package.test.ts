@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+// These tests read the built package (dist/), the way a user's bundler or Node sees it. `npm test`
+// builds before it runs them; run `npm run build` first when running vitest alone.
+const distUrl = new URL('../dist/', import.meta.url)
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json')
+
+async function load(subpath: string): Promise<Record<string, unknown>> {
+  const target = pkg.exports[subpath].default as string
+  return import(new URL(target, new URL('../', import.meta.url)).href)
+}
+
+describe('the built package', () => {
+  it('has been built', () => {
+    expect(existsSync(distUrl), 'dist/ is missing: run `npm run build`').toBe(true)
+  })
+
+  it('exports map: every condition lists types first and points at files that exist', () => {
+    expect(subpaths).toEqual(['.', './crypto', './relay-pool', './outbox', './storage'])
+    for (const subpath of subpaths) {
+      const conditions = Object.keys(pkg.exports[subpath])
+      expect(conditions[0]).toBe('types')
+      for (const file of Object.values(pkg.exports[subpath]) as string[]) {
+        expect(existsSync(new URL(file, new URL('../', import.meta.url))), file).toBe(true)
+      }
+    }
+    expect(pkg.type).toBe('module')
+    expect(pkg.sideEffects).toBe(false)
+  })
+
+  it('RendezvousError is one class across every subpath (code splitting shares it)', async () => {
+    const classes = await Promise.all(subpaths.map(async (s) => (await load(s)).RendezvousError))
+    expect(classes.every((c) => typeof c === 'function')).toBe(true)
+    expect(new Set(classes).size).toBe(1)
+    const root = await load('.')
+    const crypto = await load('./crypto')
+    expect(root.CryptoError).toBe(crypto.CryptoError)
+    const nip44 = crypto.nip44 as { decrypt: (p: string, k: Uint8Array) => string }
+    let caught: unknown
+    try {
+      nip44.decrypt('AAAA', new Uint8Array(32))
+    } catch (err) {
+      caught = err
+    }
+    expect(caught).toBeInstanceOf(root.RendezvousError as new () => Error)
+  })
+
+  it('the public API of each subpath changes only deliberately', async () => {
+    const surface: Record<string, string[]> = {}
+    for (const s of subpaths) {
+      const mod = await load(s)
+      surface[s] = Object.keys(mod).sort()
+      for (const [name, value] of Object.entries(mod)) {
+        // Namespaces (nip19, nip44, ...) are part of the surface too.
+        if (value && typeof value === 'object' && /^nip\d+$/.test(name)) surface[`${s} ${name}`] = Object.keys(value).sort()
+      }
+    }
+    expect(surface).toMatchSnapshot()
+  })
+})
