@@ -12,22 +12,28 @@
  */
 import { CryptoError } from '../errors.js'
 import { hexToBytes } from './bytes.js'
-import { type EventTemplate, type NostrEvent, eventShapeProblem, getEventHash, nowSeconds } from './event.js'
+import { type EventTemplate, type NostrEvent, eventShapeProblem, nowSeconds, serializeEvent } from './event.js'
 import { isValidPublicKey } from './keys.js'
 import { verifyEvent } from './signature.js'
 import type { Signer, SignerCipher } from './signer.js'
 
 /** The NIP-04 or NIP-44 object of a NIP-07 extension. */
 export interface Nip07Cipher {
+  /** Encrypts `plaintext` for `pubkey` (hex) with the extension's key. */
   encrypt(pubkey: string, plaintext: string): Promise<string>
+  /** Decrypts `ciphertext` exchanged with `pubkey` (hex). */
   decrypt(pubkey: string, ciphertext: string): Promise<string>
 }
 
 /** What a NIP-07 extension injects as `window.nostr`. */
 export interface Nip07Provider {
+  /** The user's public key, hex. */
   getPublicKey(): Promise<string>
+  /** Signs a complete template (the extension adds pubkey, id and sig). */
   signEvent(event: { kind: number; content: string; tags: string[][]; created_at: number }): Promise<NostrEvent>
+  /** NIP-04 encryption, when the extension offers it. */
   nip04?: Nip07Cipher
+  /** NIP-44 encryption, when the extension offers it. */
   nip44?: Nip07Cipher
 }
 
@@ -47,6 +53,8 @@ export interface Nip07SignerOptions {
 }
 
 type Scheme = 'nip04' | 'nip44'
+
+const PLACEHOLDER_PUBKEY = '0'.repeat(64)
 
 /**
  * A signer that asks a NIP-07 browser extension to sign and encrypt.
@@ -117,16 +125,18 @@ export function createNip07Signer(options: Nip07SignerOptions = {}): Signer {
 
   const signEvent = async (template: EventTemplate): Promise<NostrEvent> => {
     const p = provider()
-    const pubkey = await getPublicKey()
-    const expected = {
-      pubkey,
+    const fields = {
       created_at: template.created_at ?? nowSeconds(),
       kind: template.kind,
       tags: copyTags(template.tags ?? []),
       content: template.content,
     }
-    getEventHash(expected) // throws INVALID_EVENT for a malformed template, as finalizeEvent does
-    const request = { kind: expected.kind, content: expected.content, tags: copyTags(expected.tags), created_at: expected.created_at }
+    // INVALID_EVENT for a malformed template, as finalizeEvent throws, and before the user is asked
+    // anything (the shape check needs some pubkey: the real one may not be known yet).
+    serializeEvent({ ...fields, pubkey: PLACEHOLDER_PUBKEY })
+    const expected = { ...fields, pubkey: await getPublicKey() }
+    const { kind, content, created_at: createdAt } = expected
+    const request = { kind, content, tags: copyTags(expected.tags), created_at: createdAt }
     const signed: unknown = await ask('signEvent', () => p.signEvent(request))
     return checkSigned(signed, expected, template.created_at !== undefined)
   }
@@ -135,7 +145,9 @@ export function createNip07Signer(options: Nip07SignerOptions = {}): Signer {
     const run = async (op: 'encrypt' | 'decrypt', peerPubkey: string, text: string): Promise<string> => {
       const p = provider()
       hexToBytes(peerPubkey, 'peerPubkey', 32)
-      if (typeof text !== 'string') throw new TypeError(`${op === 'encrypt' ? 'plaintext' : 'payload'} must be a string`)
+      if (typeof text !== 'string') {
+        throw new TypeError(`${op === 'encrypt' ? 'plaintext' : 'payload'} must be a string, got ${typeof text}`)
+      }
       const impl = p[scheme]
       if (!impl || typeof impl[op] !== 'function') {
         throw new CryptoError('SIGNER_UNSUPPORTED', `Extension does not support ${scheme.toUpperCase()}`, {
@@ -178,7 +190,8 @@ async function callExtension<T>(what: string, call: () => Promise<T>, timeoutMs:
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new CryptoError('SIGNER_UNAVAILABLE', 'Extension did not answer in time', { details: `${what}, ${timeoutMs} ms` }))
+      const details = `${what}, ${timeoutMs} ms`
+      reject(new CryptoError('SIGNER_UNAVAILABLE', 'Extension did not answer in time', { details }))
     }, timeoutMs)
   })
   try {

@@ -112,7 +112,11 @@ interface Decoded extends NcryptsecInfo {
  * const ncryptsec = await nip49.encrypt(generateSecretKey(), 'correct horse battery staple')
  * ```
  */
-export async function encrypt(secretKey: Uint8Array, passphrase: string, options: EncryptOptions = {}): Promise<string> {
+export async function encrypt(
+  secretKey: Uint8Array,
+  passphrase: string,
+  options: EncryptOptions = {},
+): Promise<string> {
   assertBytes(secretKey, 32, 'secretKey')
   assertPassphrase(passphrase)
   const logN = options.logN ?? DEFAULT_LOG_N
@@ -168,7 +172,11 @@ export async function encrypt(secretKey: Uint8Array, passphrase: string, options
  * wipe(sk)
  * ```
  */
-export async function decrypt(ncryptsec: string, passphrase: string, options: DecryptOptions = {}): Promise<Uint8Array> {
+export async function decrypt(
+  ncryptsec: string,
+  passphrase: string,
+  options: DecryptOptions = {},
+): Promise<Uint8Array> {
   const decoded = decode(ncryptsec)
   assertPassphrase(passphrase)
   const key = await deriveKey(passphrase, decoded.salt, decoded.logN, options.onProgress)

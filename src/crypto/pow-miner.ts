@@ -36,11 +36,11 @@ export interface PowJob {
 /** A miner working through its lane of the nonce space. */
 export interface PowMiner {
   /**
-   * Tries up to `chunks` chunks of 10^4 nonces.
+   * Tries up to `maxHashes` more nonces, resuming where the last call stopped.
    *
    * @returns the first nonce (decimal) whose id meets the target, or `undefined`.
    */
-  run(chunks: number): string | undefined
+  run(maxHashes: number): string | undefined
   /** Hashes tried so far. */
   readonly hashes: number
 }
@@ -310,40 +310,46 @@ export function createPowMiner(job: PowJob): PowMiner {
     return partialBits === 0 || out[fullZeroWords]! >>> (32 - partialBits) === 0
   }
 
-  const tryChunk = (): string | undefined => {
-    startChunk(nextChunk)
-    nextChunk += lanes
-    const first = firstVarying * 64
-    for (let j = 0; j < CHUNK; j++) {
-      setDigit(0, (j / 1000) | 0)
-      setDigit(1, ((j / 100) | 0) % 10)
-      setDigit(2, ((j / 10) | 0) % 10)
-      setDigit(3, j % 10)
-      expand(schedule, first)
-      compress(cached, schedule, first, cachedRounds, vars)
-      addState(chain, vars, out)
-      for (let b = firstVarying + 1; b < blocks; b++) {
-        if (b <= lastVarying) expand(schedule, b * 64)
-        compress(out, schedule, b * 64, 0, vars)
-        addState(out, vars, out)
+  let position = CHUNK // next j within the current chunk; CHUNK means "start the next chunk"
+
+  const run = (maxHashes: number): string | undefined => {
+    let budget = maxHashes
+    while (budget > 0) {
+      if (position === CHUNK) {
+        startChunk(nextChunk)
+        nextChunk += lanes
+        position = 0
       }
-      if (meetsTarget()) {
-        hashes += j + 1
-        return lead + String(j + CHUNK).slice(1)
+      const first = firstVarying * 64
+      const stop = Math.min(CHUNK, position + budget)
+      budget -= stop - position
+      hashes += stop - position
+      for (let j = position; j < stop; j++) {
+        setDigit(0, (j / 1000) | 0)
+        setDigit(1, ((j / 100) | 0) % 10)
+        setDigit(2, ((j / 10) | 0) % 10)
+        setDigit(3, j % 10)
+        expand(schedule, first)
+        compress(cached, schedule, first, cachedRounds, vars)
+        addState(chain, vars, out)
+        for (let b = firstVarying + 1; b < blocks; b++) {
+          if (b <= lastVarying) expand(schedule, b * 64)
+          compress(out, schedule, b * 64, 0, vars)
+          addState(out, vars, out)
+        }
+        if (meetsTarget()) {
+          hashes -= stop - j - 1 // counted the whole stretch up front
+          position = j + 1
+          return lead + String(j + CHUNK).slice(1)
+        }
       }
+      position = stop
     }
-    hashes += CHUNK
     return undefined
   }
 
   return {
-    run(chunks: number): string | undefined {
-      for (let i = 0; i < chunks; i++) {
-        const nonce = tryChunk()
-        if (nonce !== undefined) return nonce
-      }
-      return undefined
-    },
+    run,
     get hashes(): number {
       return hashes
     },
@@ -364,7 +370,7 @@ export function powWorkerLoop(port: PowPort, createMiner: (job: PowJob) => PowMi
       const miner = createMiner(request.job)
       let lastReport = Date.now()
       for (;;) {
-        const nonce = miner.run(1)
+        const nonce = miner.run(10000)
         if (nonce !== undefined) {
           port.post({ type: 'found', nonce, hashes: miner.hashes })
           return

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import {
   CryptoError,
   type NostrEvent,
+  createSecretKeySigner,
   type Signer,
   finalizeEvent,
   generateSecretKey,
@@ -15,7 +16,7 @@ import {
   nip59,
   verifyEvent,
 } from '../../src/crypto/index.js'
-import { createSecretKeySigner } from '../../src/crypto/secret-key-signer.js'
+
 import { readJsonVector } from '../helpers/vectors.js'
 
 const v59 = readJsonVector('nip59.from-nip-text.json')
@@ -54,7 +55,7 @@ describe('NIP-17 vectors (from the NIP text)', () => {
     }
     expect(v17.derived_by_decryption).toHaveLength(2)
     for (const expected of v17.derived_by_decryption) {
-      const wrap = v17.gift_wraps.find((w: NostrEvent) => w.id === expected.gift_wrap_id)
+      const wrap = Object.values(v17.gift_wraps as Record<string, NostrEvent>).find((w) => w.id === expected.gift_wrap_id)!
       const dm = await nip17.unwrapDirectMessage(wrap, createSecretKeySigner(hexToBytes(keys[expected.opened_with]!)))
       expect(dm.seal).toEqual(expected.seal)
       expect(dm.rumor).toEqual(expected.rumor)
