@@ -21,10 +21,10 @@
  * @module
  */
 import { cbc } from '@noble/ciphers/aes.js'
-import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { base64 } from '@scure/base'
 import { CryptoError } from '../errors.js'
 import { assertBytes, hexToBytes, randomBytes, utf8Encoder, utf8StrictDecoder, wipe } from './bytes.js'
+import { sharedX } from './ecdh.js'
 
 const IV_LEN = 16
 const BLOCK_LEN = 16
@@ -49,7 +49,7 @@ const IV_SEPARATOR = '?iv='
 export function encrypt(secretKey: Uint8Array, peerPubkey: string, plaintext: string, iv?: Uint8Array): string {
   if (typeof plaintext !== 'string') throw new TypeError(`plaintext must be a string, got ${typeof plaintext}`)
   const ivBytes = iv === undefined ? randomBytes(IV_LEN) : assertBytes(iv, IV_LEN, 'iv')
-  const key = ecdhX(secretKey, peerPubkey)
+  const key = sharedX(secretKey, peerPubkey)
   let ciphertext: Uint8Array
   try {
     // noble's cbc never writes to the IV and applies PKCS#7 padding by default, as NIP-04 clients expect.
@@ -82,7 +82,7 @@ export function decrypt(secretKey: Uint8Array, peerPubkey: string, payload: stri
   assertBytes(secretKey, 32, 'secretKey')
   hexToBytes(peerPubkey, 'peerPubkey', 32)
   const { ciphertext, iv } = parsePayload(payload)
-  const key = ecdhX(secretKey, peerPubkey)
+  const key = sharedX(secretKey, peerPubkey)
   let padded: Uint8Array
   try {
     padded = cbc(key, iv).decrypt(ciphertext)
@@ -129,25 +129,3 @@ function invalidPayload(details: string, cause?: unknown): CryptoError {
   return new CryptoError('NIP04_INVALID_PAYLOAD', 'Not a NIP-04 payload', { details, cause })
 }
 
-/**
- * Unhashed x coordinate of secretKey * peerPubkey (the NIP-04 AES key). Kept local rather than
- * shared with nip44.ts so neither NIP namespace exports the other's internals.
- */
-function ecdhX(secretKey: Uint8Array, peerPubkey: string): Uint8Array {
-  assertBytes(secretKey, 32, 'secretKey')
-  const compressed = new Uint8Array(33)
-  compressed[0] = 0x02 // x-only keys are the even-y point (BIP-340 lift_x)
-  compressed.set(hexToBytes(peerPubkey, 'peerPubkey', 32), 1)
-  if (!secp256k1.utils.isValidSecretKey(secretKey)) {
-    throw new CryptoError('INVALID_KEY', 'Secret key is not a valid secp256k1 scalar')
-  }
-  let shared: Uint8Array
-  try {
-    shared = secp256k1.getSharedSecret(secretKey, compressed)
-  } catch (cause) {
-    throw new CryptoError('INVALID_KEY', 'Peer public key is not a point on secp256k1', { cause })
-  }
-  const x = shared.slice(1, 33)
-  wipe(shared)
-  return x
-}

@@ -102,9 +102,9 @@ export type DecodedData<T extends Nip19Type> = Extract<DecodedResult, { type: T 
  * @returns the type and its data: hex for `npub`/`note`, 32 bytes for `nsec` (wipe them when
  * done), a pointer for the TLV types.
  * @throws TypeError when `str` is not a string. CryptoError `NIP19_INVALID_BECH32` (not bech32,
- * mixed case, over 5000 characters, bad padding, an `naddr` identifier that is not UTF-8),
- * `NIP19_BAD_CHECKSUM`, `NIP19_UNKNOWN_PREFIX`, `NIP19_BAD_LENGTH` (wrong key/id/author/kind size,
- * truncated TLV) or `NIP19_MISSING_TLV`.
+ * mixed case, over 5000 characters, bad padding), `NIP19_BAD_CHECKSUM`, `NIP19_UNKNOWN_PREFIX`,
+ * `NIP19_BAD_LENGTH` (wrong key/id/author/kind size, truncated TLV), `NIP19_MISSING_TLV`, or
+ * `NIP19_INVALID_TLV` (an `naddr` identifier that is not UTF-8).
  * @example
  * ```ts
  * import { nip19 } from 'nostr-rendezvous/crypto'
@@ -495,7 +495,7 @@ function decodeAddress(tlv: Tlv): AddressPointer & { relays: string[] } {
   try {
     text = utf8StrictDecoder.decode(identifier)
   } catch (cause) {
-    throw new CryptoError('NIP19_INVALID_BECH32', 'naddr identifier is not valid UTF-8', { cause })
+    throw new CryptoError('NIP19_INVALID_TLV', 'naddr identifier is not valid UTF-8', { cause })
   }
   return {
     identifier: text,

@@ -23,13 +23,13 @@
  * @module
  */
 import { chacha20 } from '@noble/ciphers/chacha.js'
-import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { expand, extract } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { base64 } from '@scure/base'
 import { CryptoError } from '../errors.js'
 import { assertBytes, equalBytes, hexToBytes, randomBytes, utf8Encoder, utf8StrictDecoder, wipe } from './bytes.js'
+import { sharedX } from './ecdh.js'
 
 const VERSION = 2
 /** Smallest plaintext, in bytes. */
@@ -81,11 +81,11 @@ export interface MessageKeys {
  * ```
  */
 export function getConversationKey(secretKey: Uint8Array, peerPubkey: string): Uint8Array {
-  const sharedX = ecdhX(secretKey, peerPubkey)
+  const x = sharedX(secretKey, peerPubkey)
   try {
-    return extract(sha256, sharedX, SALT)
+    return extract(sha256, x, SALT)
   } finally {
-    wipe(sharedX)
+    wipe(x)
   }
 }
 
@@ -336,22 +336,3 @@ function splitKeys(okm: Uint8Array): MessageKeys {
   return { chachaKey: okm.subarray(0, 32), chachaNonce: okm.subarray(32, 44), hmacKey: okm.subarray(44, 76) }
 }
 
-/** Unhashed x coordinate of secretKey * peerPubkey, after BIP-340 checks on both keys. */
-function ecdhX(secretKey: Uint8Array, peerPubkey: string): Uint8Array {
-  assertBytes(secretKey, KEY_LEN, 'secretKey')
-  const compressed = new Uint8Array(33)
-  compressed[0] = 0x02 // x-only keys are the even-y point (BIP-340 lift_x)
-  compressed.set(hexToBytes(peerPubkey, 'peerPubkey', KEY_LEN), 1)
-  if (!secp256k1.utils.isValidSecretKey(secretKey)) {
-    throw new CryptoError('INVALID_KEY', 'Secret key is not a valid secp256k1 scalar')
-  }
-  let shared: Uint8Array
-  try {
-    shared = secp256k1.getSharedSecret(secretKey, compressed)
-  } catch (cause) {
-    throw new CryptoError('INVALID_KEY', 'Peer public key is not a point on secp256k1', { cause })
-  }
-  const x = shared.slice(1, 33)
-  wipe(shared)
-  return x
-}

@@ -105,7 +105,7 @@ interface Decoded extends NcryptsecInfo {
  * @returns the `ncryptsec1…` string.
  * @throws TypeError/RangeError for a key of the wrong type or length, a passphrase that is not a
  * string, or an out-of-range `logN`/`keySecurity`; CryptoError `INVALID_KEY` when the key is not a
- * valid secp256k1 scalar; CryptoError `NIP49_INVALID` when scrypt cannot run (out of memory).
+ * valid secp256k1 scalar; CryptoError `NIP49_KDF_FAILED` when scrypt cannot run (out of memory).
  * @example
  * ```ts
  * import { generateSecretKey, nip49 } from 'nostr-rendezvous/crypto'
@@ -162,7 +162,7 @@ export async function encrypt(
  * @returns the 32-byte secret key. Wipe it (`wipe(sk)`) when done.
  * @throws TypeError when an argument is not a string; CryptoError `NIP49_INVALID` for a malformed
  * string (bad bech32, wrong prefix or length, unknown version or key-security byte, `log_n` outside
- * 1..22) or when scrypt cannot run (out of memory); CryptoError `NIP49_WRONG_PASSPHRASE` when
+ * 1..22); `NIP49_KDF_FAILED` when scrypt cannot run (out of memory); `NIP49_WRONG_PASSPHRASE` when
  * authentication fails (wrong passphrase, or a corrupted string that still has a valid checksum).
  * @example
  * ```ts
@@ -284,7 +284,7 @@ async function deriveKey(
     })
   } catch (cause) {
     if (callbackError) throw callbackError.error
-    throw new CryptoError('NIP49_INVALID', 'Key derivation failed', {
+    throw new CryptoError('NIP49_KDF_FAILED', 'Key derivation failed', {
       details: `log_n ${logN} needs about ${Math.max(1, 2 ** (logN - 10))} MiB`,
       cause,
     })

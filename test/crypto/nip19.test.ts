@@ -217,9 +217,9 @@ describe('NIP-19 errors', () => {
     expect(codeOf(() => decode(bech32.encode('npub', excess)))).toBe('NIP19_INVALID_BECH32')
   })
 
-  it('NIP19_INVALID_BECH32: an naddr identifier that is not UTF-8', () => {
+  it('NIP19_INVALID_TLV: an naddr identifier that is not UTF-8', () => {
     const payload = tlv([0, [0xc3, 0x28]], [2, hexToBytes(PK)], [3, u32(30023)])
-    expect(codeOf(() => decode(raw('naddr', payload)))).toBe('NIP19_INVALID_BECH32')
+    expect(codeOf(() => decode(raw('naddr', payload)))).toBe('NIP19_INVALID_TLV')
   })
 
   it('NIP19_BAD_CHECKSUM: a typo, a swap, bech32m', () => {
@@ -487,6 +487,6 @@ describe('NIP-19 differential vs nostr-tools', () => {
     expect(codeOf(() => decode(short))).toBe('NIP19_BAD_LENGTH')
     const badIdentifier = raw('naddr', tlv([0, [0xff]], [2, hexToBytes(PK)], [3, u32(1)]))
     expect(nt.decode(badIdentifier).type).toBe('naddr')
-    expect(codeOf(() => decode(badIdentifier))).toBe('NIP19_INVALID_BECH32')
+    expect(codeOf(() => decode(badIdentifier))).toBe('NIP19_INVALID_TLV')
   })
 })
