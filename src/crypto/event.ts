@@ -7,7 +7,7 @@
  * printable character verbatim (including `/` and non-ASCII), and writes the remaining C0 control
  * characters as `\u00xx`. NIP-01 says "verbatim" for those too, but a raw control byte is not JSON
  * and the deployed implementations (nostr-tools, go-nostr, rust-nostr, strfry) hash the `\u00xx`
- * form, so ids agree with the network this way. See `docs/errors.md` and the event tests.
+ * form, so ids agree with the network this way (the event tests pin both behaviours).
  *
  * @module
  */

@@ -90,146 +90,151 @@ export function createPowMiner(job: PowJob): PowMiner {
   const fullZeroWords = target >>> 5
   const partialBits = target & 31
 
-  /** Expands the message schedule of the block at `w[o..o+15]` into `w[o+16..o+63]`. */
-  const expand = (w: Int32Array, o: number): void => {
-    for (let t = o + 16; t < o + 64; t++) {
-      const x = w[t - 15]!
-      const y = w[t - 2]!
-      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3)
-      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10)
-      w[t] = (s1 + w[t - 7]! + s0 + w[t - 16]!) | 0
-    }
-  }
+  // Methods of one object literal, not `const f = () => …`: bundlers that keep function names
+  // (esbuild `keepNames`) wrap named function values in a helper from module scope, which the
+  // worker would not have. Method definitions keep their names without it.
+  const sha = {
+    /** Expands the message schedule of the block at `w[o..o+15]` into `w[o+16..o+63]`. */
+    expand(w: Int32Array, o: number): void {
+      for (let t = o + 16; t < o + 64; t++) {
+        const x = w[t - 15]!
+        const y = w[t - 2]!
+        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3)
+        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10)
+        w[t] = (s1 + w[t - 7]! + s0 + w[t - 16]!) | 0
+      }
+    },
 
-  /**
-   * Runs rounds `from..to-1` on the working variables `v`, with the expanded schedule at `w[o..]`,
-   * writing the new working variables to `out` (which may be `v`).
-   */
-  const rounds = (v: Int32Array, w: Int32Array, o: number, from: number, to: number, out: Int32Array): void => {
-    let a = v[0]!
-    let b = v[1]!
-    let c = v[2]!
-    let d = v[3]!
-    let e = v[4]!
-    let f = v[5]!
-    let g = v[6]!
-    let h = v[7]!
-    for (let t = from; t < to; t++) {
-      const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
-      const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K[t]! + w[o + t]!) | 0
-      const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
-      const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0
-      h = g
-      g = f
-      f = e
-      e = (d + t1) | 0
-      d = c
-      c = b
-      b = a
-      a = (t1 + t2) | 0
-    }
-    out[0] = a
-    out[1] = b
-    out[2] = c
-    out[3] = d
-    out[4] = e
-    out[5] = f
-    out[6] = g
-    out[7] = h
-  }
+    /**
+     * Runs rounds `from..to-1` on the working variables `v`, with the expanded schedule at `w[o..]`,
+     * writing the new working variables to `out` (which may be `v`).
+     */
+    rounds(v: Int32Array, w: Int32Array, o: number, from: number, to: number, out: Int32Array): void {
+      let a = v[0]!
+      let b = v[1]!
+      let c = v[2]!
+      let d = v[3]!
+      let e = v[4]!
+      let f = v[5]!
+      let g = v[6]!
+      let h = v[7]!
+      for (let t = from; t < to; t++) {
+        const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
+        const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K[t]! + w[o + t]!) | 0
+        const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
+        const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0
+        h = g
+        g = f
+        f = e
+        e = (d + t1) | 0
+        d = c
+        c = b
+        b = a
+        a = (t1 + t2) | 0
+      }
+      out[0] = a
+      out[1] = b
+      out[2] = c
+      out[3] = d
+      out[4] = e
+      out[5] = f
+      out[6] = g
+      out[7] = h
+    },
 
-  /**
-   * Same as {@link rounds} from `from` to 64, unrolled by eight so the working variables rotate by
-   * name instead of being moved, with the round functions written out because V8 did not inline them
-   * as helpers (measured: ~35% faster than the loop). The hot path.
-   */
-  const compress = (v: Int32Array, w: Int32Array, o: number, from: number, out: Int32Array): void => {
-    let a = v[0]!
-    let b = v[1]!
-    let c = v[2]!
-    let d = v[3]!
-    let e = v[4]!
-    let f = v[5]!
-    let g = v[6]!
-    let h = v[7]!
-    let t = from
-    if ((t & 7) !== 0) {
-      const aligned = (t + 7) & ~7
-      rounds(v, w, o, t, aligned, out)
-      a = out[0]!
-      b = out[1]!
-      c = out[2]!
-      d = out[3]!
-      e = out[4]!
-      f = out[5]!
-      g = out[6]!
-      h = out[7]!
-      t = aligned
-    }
-    let x = 0
-    for (; t < 64; t += 8) {
-      x = (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
-        ((e & f) ^ (~e & g)) + K[t]! + w[o + t]!) | 0
-      d = (d + x) | 0
-      h = (x + (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) +
-        ((a & b) ^ (a & c) ^ (b & c))) | 0
-      x = (g + (((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7))) +
-        ((d & e) ^ (~d & f)) + K[t + 1]! + w[o + t + 1]!) | 0
-      c = (c + x) | 0
-      g = (x + (((h >>> 2) | (h << 30)) ^ ((h >>> 13) | (h << 19)) ^ ((h >>> 22) | (h << 10))) +
-        ((h & a) ^ (h & b) ^ (a & b))) | 0
-      x = (f + (((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7))) +
-        ((c & d) ^ (~c & e)) + K[t + 2]! + w[o + t + 2]!) | 0
-      b = (b + x) | 0
-      f = (x + (((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10))) +
-        ((g & h) ^ (g & a) ^ (h & a))) | 0
-      x = (e + (((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7))) +
-        ((b & c) ^ (~b & d)) + K[t + 3]! + w[o + t + 3]!) | 0
-      a = (a + x) | 0
-      e = (x + (((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10))) +
-        ((f & g) ^ (f & h) ^ (g & h))) | 0
-      x = (d + (((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7))) +
-        ((a & b) ^ (~a & c)) + K[t + 4]! + w[o + t + 4]!) | 0
-      h = (h + x) | 0
-      d = (x + (((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10))) +
-        ((e & f) ^ (e & g) ^ (f & g))) | 0
-      x = (c + (((h >>> 6) | (h << 26)) ^ ((h >>> 11) | (h << 21)) ^ ((h >>> 25) | (h << 7))) +
-        ((h & a) ^ (~h & b)) + K[t + 5]! + w[o + t + 5]!) | 0
-      g = (g + x) | 0
-      c = (x + (((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10))) +
-        ((d & e) ^ (d & f) ^ (e & f))) | 0
-      x = (b + (((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7))) +
-        ((g & h) ^ (~g & a)) + K[t + 6]! + w[o + t + 6]!) | 0
-      f = (f + x) | 0
-      b = (x + (((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10))) +
-        ((c & d) ^ (c & e) ^ (d & e))) | 0
-      x = (a + (((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7))) +
-        ((f & g) ^ (~f & h)) + K[t + 7]! + w[o + t + 7]!) | 0
-      e = (e + x) | 0
-      a = (x + (((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10))) +
-        ((b & c) ^ (b & d) ^ (c & d))) | 0
-    }
-    out[0] = a
-    out[1] = b
-    out[2] = c
-    out[3] = d
-    out[4] = e
-    out[5] = f
-    out[6] = g
-    out[7] = h
-  }
+    /**
+     * Same as `rounds` from `from` to 64, unrolled by eight so the working variables rotate by name
+     * instead of being moved, with the round functions written out because V8 did not inline them
+     * as helpers (measured: ~35% faster than the loop). The hot path.
+     */
+    compress(v: Int32Array, w: Int32Array, o: number, from: number, out: Int32Array): void {
+      let a = v[0]!
+      let b = v[1]!
+      let c = v[2]!
+      let d = v[3]!
+      let e = v[4]!
+      let f = v[5]!
+      let g = v[6]!
+      let h = v[7]!
+      let t = from
+      if ((t & 7) !== 0) {
+        const aligned = (t + 7) & ~7
+        sha.rounds(v, w, o, t, aligned, out)
+        a = out[0]!
+        b = out[1]!
+        c = out[2]!
+        d = out[3]!
+        e = out[4]!
+        f = out[5]!
+        g = out[6]!
+        h = out[7]!
+        t = aligned
+      }
+      let x = 0
+      for (; t < 64; t += 8) {
+        x = (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
+          ((e & f) ^ (~e & g)) + K[t]! + w[o + t]!) | 0
+        d = (d + x) | 0
+        h = (x + (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) +
+          ((a & b) ^ (a & c) ^ (b & c))) | 0
+        x = (g + (((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7))) +
+          ((d & e) ^ (~d & f)) + K[t + 1]! + w[o + t + 1]!) | 0
+        c = (c + x) | 0
+        g = (x + (((h >>> 2) | (h << 30)) ^ ((h >>> 13) | (h << 19)) ^ ((h >>> 22) | (h << 10))) +
+          ((h & a) ^ (h & b) ^ (a & b))) | 0
+        x = (f + (((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7))) +
+          ((c & d) ^ (~c & e)) + K[t + 2]! + w[o + t + 2]!) | 0
+        b = (b + x) | 0
+        f = (x + (((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10))) +
+          ((g & h) ^ (g & a) ^ (h & a))) | 0
+        x = (e + (((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7))) +
+          ((b & c) ^ (~b & d)) + K[t + 3]! + w[o + t + 3]!) | 0
+        a = (a + x) | 0
+        e = (x + (((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10))) +
+          ((f & g) ^ (f & h) ^ (g & h))) | 0
+        x = (d + (((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7))) +
+          ((a & b) ^ (~a & c)) + K[t + 4]! + w[o + t + 4]!) | 0
+        h = (h + x) | 0
+        d = (x + (((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10))) +
+          ((e & f) ^ (e & g) ^ (f & g))) | 0
+        x = (c + (((h >>> 6) | (h << 26)) ^ ((h >>> 11) | (h << 21)) ^ ((h >>> 25) | (h << 7))) +
+          ((h & a) ^ (~h & b)) + K[t + 5]! + w[o + t + 5]!) | 0
+        g = (g + x) | 0
+        c = (x + (((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10))) +
+          ((d & e) ^ (d & f) ^ (e & f))) | 0
+        x = (b + (((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7))) +
+          ((g & h) ^ (~g & a)) + K[t + 6]! + w[o + t + 6]!) | 0
+        f = (f + x) | 0
+        b = (x + (((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10))) +
+          ((c & d) ^ (c & e) ^ (d & e))) | 0
+        x = (a + (((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7))) +
+          ((f & g) ^ (~f & h)) + K[t + 7]! + w[o + t + 7]!) | 0
+        e = (e + x) | 0
+        a = (x + (((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10))) +
+          ((b & c) ^ (b & d) ^ (c & d))) | 0
+      }
+      out[0] = a
+      out[1] = b
+      out[2] = c
+      out[3] = d
+      out[4] = e
+      out[5] = f
+      out[6] = g
+      out[7] = h
+    },
 
-  /** `out[i] = chain[i] + v[i]`: the chaining step that ends a block. */
-  const addState = (chain: Int32Array, v: Int32Array, out: Int32Array): void => {
-    for (let i = 0; i < 8; i++) out[i] = (chain[i]! + v[i]!) | 0
-  }
+    /** `out[i] = chain[i] + v[i]`: the chaining step that ends a block. */
+    addState(chain: Int32Array, v: Int32Array, out: Int32Array): void {
+      for (let i = 0; i < 8; i++) out[i] = (chain[i]! + v[i]!) | 0
+    },
 
-  /** Loads 64 bytes at `bytes[from..]` as big-endian words into `w[o..o+15]`. */
-  const loadBlock = (bytes: Uint8Array, from: number, w: Int32Array, o: number): void => {
-    for (let i = 0; i < 16; i++) {
-      const p = from + i * 4
-      w[o + i] = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!
-    }
+    /** Loads 64 bytes at `bytes[from..]` as big-endian words into `w[o..o+15]`. */
+    loadBlock(bytes: Uint8Array, from: number, w: Int32Array, o: number): void {
+      for (let i = 0; i < 16; i++) {
+        const p = from + i * 4
+        w[o + i] = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!
+      }
+    },
   }
 
   // Midstate over the whole blocks of the prefix: computed once per job.
@@ -238,10 +243,10 @@ export function createPowMiner(job: PowJob): PowMiner {
   const vars = new Int32Array(8)
   const scratch = new Int32Array(64)
   for (let b = 0; b < prefixBlocks; b++) {
-    loadBlock(prefix, b * 64, scratch, 0)
-    expand(scratch, 0)
-    rounds(midstate, scratch, 0, 0, 64, vars)
-    addState(midstate, vars, midstate)
+    sha.loadBlock(prefix, b * 64, scratch, 0)
+    sha.expand(scratch, 0)
+    sha.rounds(midstate, scratch, 0, 0, 64, vars)
+    sha.addState(midstate, vars, midstate)
   }
   const prefixRest = prefix.subarray(prefixBlocks * 64)
 
@@ -259,97 +264,101 @@ export function createPowMiner(job: PowJob): PowMiner {
   let lead = '' // leading digits of the current chunk
   let nextChunk = lane + 1 // chunk 0 would need leading zeros: nonces start at 10^FAST
   let hashes = 0
-
-  const startChunk = (chunk: number): void => {
-    lead = String(chunk)
-    const fastAt = prefixRest.length + lead.length
-    const tailLength = fastAt + FAST + suffix.length
-    blocks = (tailLength + 9 + 63) >>> 6 // + 0x80 and the 64-bit length
-    const bytes = new Uint8Array(blocks * 64)
-    bytes.set(prefixRest, 0)
-    for (let i = 0; i < lead.length; i++) bytes[prefixRest.length + i] = lead.charCodeAt(i)
-    bytes.set(suffix, fastAt + FAST)
-    bytes[tailLength] = 0x80
-    const bits = (prefixBlocks * 64 + tailLength) * 8
-    const end = blocks * 64
-    const high = Math.floor(bits / 0x100000000)
-    for (let i = 0; i < 4; i++) {
-      bytes[end - 8 + i] = (high >>> (24 - i * 8)) & 0xff
-      bytes[end - 4 + i] = (bits >>> (24 - i * 8)) & 0xff
-    }
-    if (schedule.length < blocks * 64) schedule = new Int32Array(blocks * 64)
-    for (let b = 0; b < blocks; b++) loadBlock(bytes, b * 64, schedule, b * 64)
-
-    firstVarying = fastAt >>> 6
-    lastVarying = (fastAt + FAST - 1) >>> 6
-    chain.set(midstate)
-    for (let b = 0; b < firstVarying; b++) {
-      expand(schedule, b * 64)
-      rounds(chain, schedule, b * 64, 0, 64, vars)
-      addState(chain, vars, chain)
-    }
-    for (let b = lastVarying + 1; b < blocks; b++) expand(schedule, b * 64)
-    cachedRounds = (fastAt & 63) >>> 2
-    rounds(chain, schedule, firstVarying * 64, 0, cachedRounds, cached)
-    for (let i = 0; i < FAST; i++) {
-      const p = fastAt + i
-      digitWord[i] = (p >>> 6) * 64 + ((p & 63) >>> 2)
-      digitShift[i] = 24 - (p & 3) * 8
-    }
-  }
-
-  const setDigit = (i: number, digit: number): void => {
-    const at = digitWord[i]!
-    const shift = digitShift[i]!
-    schedule[at] = (schedule[at]! & ~(0xff << shift)) | ((48 + digit) << shift)
-  }
-
-  /** Whether `out` (a finished hash) has at least `target` leading zero bits. */
-  const meetsTarget = (): boolean => {
-    for (let i = 0; i < fullZeroWords; i++) if (out[i] !== 0) return false
-    return partialBits === 0 || out[fullZeroWords]! >>> (32 - partialBits) === 0
-  }
-
   let position = CHUNK // next j within the current chunk; CHUNK means "start the next chunk"
 
-  const run = (maxHashes: number): string | undefined => {
-    let budget = maxHashes
-    while (budget > 0) {
-      if (position === CHUNK) {
-        startChunk(nextChunk)
-        nextChunk += lanes
-        position = 0
+  const miner = {
+    startChunk(chunk: number): void {
+      lead = String(chunk)
+      const fastAt = prefixRest.length + lead.length
+      const tailLength = fastAt + FAST + suffix.length
+      blocks = (tailLength + 9 + 63) >>> 6 // + 0x80 and the 64-bit length
+      const bytes = new Uint8Array(blocks * 64)
+      bytes.set(prefixRest, 0)
+      for (let i = 0; i < lead.length; i++) bytes[prefixRest.length + i] = lead.charCodeAt(i)
+      bytes.set(suffix, fastAt + FAST)
+      bytes[tailLength] = 0x80
+      const bits = (prefixBlocks * 64 + tailLength) * 8
+      const end = blocks * 64
+      const high = Math.floor(bits / 0x100000000)
+      for (let i = 0; i < 4; i++) {
+        bytes[end - 8 + i] = (high >>> (24 - i * 8)) & 0xff
+        bytes[end - 4 + i] = (bits >>> (24 - i * 8)) & 0xff
       }
-      const first = firstVarying * 64
-      const stop = Math.min(CHUNK, position + budget)
-      budget -= stop - position
-      hashes += stop - position
-      for (let j = position; j < stop; j++) {
-        setDigit(0, (j / 1000) | 0)
-        setDigit(1, ((j / 100) | 0) % 10)
-        setDigit(2, ((j / 10) | 0) % 10)
-        setDigit(3, j % 10)
-        expand(schedule, first)
-        compress(cached, schedule, first, cachedRounds, vars)
-        addState(chain, vars, out)
-        for (let b = firstVarying + 1; b < blocks; b++) {
-          if (b <= lastVarying) expand(schedule, b * 64)
-          compress(out, schedule, b * 64, 0, vars)
-          addState(out, vars, out)
-        }
-        if (meetsTarget()) {
-          hashes -= stop - j - 1 // counted the whole stretch up front
-          position = j + 1
-          return lead + String(j + CHUNK).slice(1)
-        }
+      if (schedule.length < blocks * 64) schedule = new Int32Array(blocks * 64)
+      for (let b = 0; b < blocks; b++) sha.loadBlock(bytes, b * 64, schedule, b * 64)
+
+      firstVarying = fastAt >>> 6
+      lastVarying = (fastAt + FAST - 1) >>> 6
+      chain.set(midstate)
+      for (let b = 0; b < firstVarying; b++) {
+        sha.expand(schedule, b * 64)
+        sha.rounds(chain, schedule, b * 64, 0, 64, vars)
+        sha.addState(chain, vars, chain)
       }
-      position = stop
-    }
-    return undefined
+      for (let b = lastVarying + 1; b < blocks; b++) sha.expand(schedule, b * 64)
+      cachedRounds = (fastAt & 63) >>> 2
+      sha.rounds(chain, schedule, firstVarying * 64, 0, cachedRounds, cached)
+      for (let i = 0; i < FAST; i++) {
+        const p = fastAt + i
+        digitWord[i] = (p >>> 6) * 64 + ((p & 63) >>> 2)
+        digitShift[i] = 24 - (p & 3) * 8
+      }
+    },
+
+    setDigit(i: number, digit: number): void {
+      const at = digitWord[i]!
+      const shift = digitShift[i]!
+      schedule[at] = (schedule[at]! & ~(0xff << shift)) | ((48 + digit) << shift)
+    },
+
+    /** Whether `out` (a finished hash) has at least `target` leading zero bits. */
+    meetsTarget(): boolean {
+      for (let i = 0; i < fullZeroWords; i++) if (out[i] !== 0) return false
+      return partialBits === 0 || out[fullZeroWords]! >>> (32 - partialBits) === 0
+    },
+
+    /** Tries up to `maxHashes` more nonces, resuming where the last call stopped. */
+    run(maxHashes: number): string | undefined {
+      let budget = maxHashes
+      while (budget > 0) {
+        if (position === CHUNK) {
+          miner.startChunk(nextChunk)
+          nextChunk += lanes
+          position = 0
+        }
+        const first = firstVarying * 64
+        const stop = Math.min(CHUNK, position + budget)
+        budget -= stop - position
+        hashes += stop - position
+        for (let j = position; j < stop; j++) {
+          miner.setDigit(0, (j / 1000) | 0)
+          miner.setDigit(1, ((j / 100) | 0) % 10)
+          miner.setDigit(2, ((j / 10) | 0) % 10)
+          miner.setDigit(3, j % 10)
+          sha.expand(schedule, first)
+          sha.compress(cached, schedule, first, cachedRounds, vars)
+          sha.addState(chain, vars, out)
+          for (let b = firstVarying + 1; b < blocks; b++) {
+            if (b <= lastVarying) sha.expand(schedule, b * 64)
+            sha.compress(out, schedule, b * 64, 0, vars)
+            sha.addState(out, vars, out)
+          }
+          if (miner.meetsTarget()) {
+            hashes -= stop - j - 1 // counted the whole stretch up front
+            position = j + 1
+            return lead + String(j + CHUNK).slice(1)
+          }
+        }
+        position = stop
+      }
+      return undefined
+    },
   }
 
   return {
-    run,
+    run(maxHashes: number): string | undefined {
+      return miner.run(maxHashes)
+    },
     get hashes(): number {
       return hashes
     },
