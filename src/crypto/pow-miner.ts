@@ -7,7 +7,9 @@
  * SHA-256 inside — because the worker is spawned from their source text (`fn.toString()`). That is
  * what lets the worker start in Node (`worker_threads`, `eval: true`) and in browsers (a Blob URL)
  * without any bundler configuration. Keep them that way: a reference to module scope would compile
- * and type-check, then fail inside the worker (the worker tests catch it).
+ * and type-check, then fail inside the worker. Inner helpers are object methods rather than
+ * `const f = () => …` for the same reason (esbuild's `keepNames` wraps named function values in a
+ * module-scope helper). The worker tests catch both, including through a keepNames build.
  *
  * Speed comes from hashing as little as possible per attempt. The event is serialized once with the
  * nonce tag last, so everything before the nonce digits is fixed: its whole 64-byte blocks are
