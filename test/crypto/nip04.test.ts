@@ -8,20 +8,10 @@ import { bytesToHex } from '../../src/crypto/bytes.js'
 import { getPublicKey } from '../../src/crypto/keys.js'
 import * as nip04 from '../../src/crypto/nip04.js'
 import { CryptoError } from '../../src/errors.js'
+import { codeOf } from '../helpers/errors.js'
 
 // NIP-04 publishes no test vectors: correctness rests on node:crypto's AES-256-CBC (a known-answer
 // check with a fixed IV), the differential tests against nostr-tools, and round trips.
-
-/** The CryptoError code `fn` throws; rethrows anything that is not a CryptoError so the test fails. */
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof CryptoError) return err.code
-    throw err
-  }
-  return undefined
-}
 
 const secretKeyArb = fc
   .uint8Array({ minLength: 32, maxLength: 32 })

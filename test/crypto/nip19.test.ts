@@ -25,6 +25,7 @@ import {
   nsecEncode,
 } from '../../src/crypto/nip19.js'
 import { readJsonVector } from '../helpers/vectors.js'
+import { codeOf } from '../helpers/errors.js'
 
 interface Nip19Vectors {
   bare: { bech32: string; prefix: 'npub' | 'nsec'; hex: string }[]
@@ -35,17 +36,6 @@ const vectors = readJsonVector<Nip19Vectors>('nip19.from-nip-text.json')
 const enc = new TextEncoder()
 const PK = '3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d'
 const ID = 'ab'.repeat(32)
-
-/** The CryptoError code `fn` throws (rethrows anything else; undefined when it does not throw). */
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof CryptoError) return err.code
-    throw err
-  }
-  return undefined
-}
 
 /** A bech32 string with any prefix and payload, no length limit (for hand-built cases). */
 function raw(prefix: string, bytes: Uint8Array | number[]): string {

@@ -12,6 +12,7 @@ import { getPublicKey } from '../../src/crypto/keys.js'
 import * as nip44 from '../../src/crypto/nip44.js'
 import { CryptoError } from '../../src/errors.js'
 import { readJsonVector } from '../helpers/vectors.js'
+import { codeOf } from '../helpers/errors.js'
 
 interface Vectors {
   v2: {
@@ -59,17 +60,6 @@ const extended = readJsonVector<ExtendedVectors>('nip44-extended-length.from-nip
 
 const sha256Hex = (data: string | Uint8Array): string =>
   bytesToHex(sha256(typeof data === 'string' ? utf8Encoder.encode(data) : data))
-
-/** The CryptoError code `fn` throws; rethrows anything that is not a CryptoError so the test fails. */
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof CryptoError) return err.code
-    throw err
-  }
-  return undefined
-}
 
 const secretKeyArb = fc
   .uint8Array({ minLength: 32, maxLength: 32 })

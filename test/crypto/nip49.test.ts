@@ -7,6 +7,7 @@ import { generateSecretKey, getPublicKey } from '../../src/crypto/keys.js'
 import { MAX_LOG_N, decrypt, encrypt, inspect } from '../../src/crypto/nip49.js'
 import { CryptoError } from '../../src/errors.js'
 import { readJsonVector } from '../helpers/vectors.js'
+import { codeOf, rejectionCodeOf } from '../helpers/errors.js'
 
 // Every call into scrypt and XChaCha20-Poly1305 made by src/crypto/nip49.ts is recorded (and
 // delegated to the real function), so the tests can look at the very buffers the module promises
@@ -57,26 +58,6 @@ interface Nip49Vectors {
   decrypt: { ncryptsec: string; password: string; log_n: number; private_key_hex: string; decoded_fields_derived: { version: number; log_n: number; key_security_byte: number } }[]
 }
 const vectors = readJsonVector<Nip49Vectors>('nip49.from-nip-text.json')
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise
-  } catch (err) {
-    if (err instanceof CryptoError) return err.code
-    throw err
-  }
-  throw new Error('expected a rejection')
-}
-
-function syncCodeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof CryptoError) return err.code
-    throw err
-  }
-  throw new Error('expected a throw')
-}
 
 const toBytes = (ncryptsec: string): Uint8Array => bech32.fromWords(bech32.decode(ncryptsec, 200).words)
 const fromBytes = (bytes: Uint8Array, prefix = 'ncryptsec'): string => bech32.encode(prefix, bech32.toWords(bytes), 300)
@@ -209,7 +190,7 @@ describe('NIP-49 wiping', () => {
   it('decrypt wipes the derived key when the passphrase is wrong too', async () => {
     const ncryptsec = await encrypt(generateSecretKey(), 'right', { logN: 4 })
     spy.scrypt.length = 0
-    expect(await codeOf(decrypt(ncryptsec, 'wrong'))).toBe('NIP49_WRONG_PASSPHRASE')
+    expect(await rejectionCodeOf(decrypt(ncryptsec, 'wrong'))).toBe('NIP49_WRONG_PASSPHRASE')
     expect(isZero(spy.scrypt[0]!.key!)).toBe(true)
     expect(isZero(spy.scrypt[0]!.password)).toBe(true)
   })
@@ -249,7 +230,7 @@ describe('NIP-49 errors', () => {
   }
 
   it('wrong passphrase → NIP49_WRONG_PASSPHRASE', async () => {
-    expect(await codeOf(decrypt(await getSample(), 'pW'))).toBe('NIP49_WRONG_PASSPHRASE')
+    expect(await rejectionCodeOf(decrypt(await getSample(), 'pW'))).toBe('NIP49_WRONG_PASSPHRASE')
   })
 
   // Each field is authenticated, directly (ciphertext, tag, nonce, key-security byte as AAD) or
@@ -264,7 +245,7 @@ describe('NIP-49 errors', () => {
   ]
   for (const [field, index, change] of tampered) {
     it(`tampered ${field} → NIP49_WRONG_PASSPHRASE`, async () => {
-      expect(await codeOf(decrypt(await mutate(index, change), 'pw'))).toBe('NIP49_WRONG_PASSPHRASE')
+      expect(await rejectionCodeOf(decrypt(await mutate(index, change), 'pw'))).toBe('NIP49_WRONG_PASSPHRASE')
     })
   }
 
@@ -287,8 +268,8 @@ describe('NIP-49 errors', () => {
     it(`${name} → NIP49_INVALID from decrypt and inspect, before any scrypt work`, async () => {
       const ncryptsec = await make()
       spy.scrypt.length = 0
-      expect(await codeOf(decrypt(ncryptsec, 'pw'))).toBe('NIP49_INVALID')
-      expect(syncCodeOf(() => inspect(ncryptsec))).toBe('NIP49_INVALID')
+      expect(await rejectionCodeOf(decrypt(ncryptsec, 'pw'))).toBe('NIP49_INVALID')
+      expect(codeOf(() => inspect(ncryptsec))).toBe('NIP49_INVALID')
       expect(spy.scrypt).toHaveLength(0)
     })
   }
@@ -305,7 +286,7 @@ describe('NIP-49 errors', () => {
     await expect(encrypt(sk, 'pw', { logN: MAX_LOG_N + 1 })).rejects.toThrow(RangeError)
     await expect(encrypt(sk, 'pw', { logN: 4.5 })).rejects.toThrow(RangeError)
     await expect(encrypt(sk, 'pw', { logN: 4, keySecurity: 3 as 2 })).rejects.toThrow(RangeError)
-    expect(await codeOf(encrypt(new Uint8Array(32), 'pw', { logN: 4 }))).toBe('INVALID_KEY')
+    expect(await rejectionCodeOf(encrypt(new Uint8Array(32), 'pw', { logN: 4 }))).toBe('INVALID_KEY')
     await expect(decrypt(42 as unknown as string, 'pw')).rejects.toThrow(TypeError)
     await expect(decrypt(await getSample(), undefined as unknown as string)).rejects.toThrow(TypeError)
     expect(() => inspect(null as unknown as string)).toThrow(TypeError)

@@ -20,6 +20,7 @@ import { verifyEvent } from '../../src/crypto/signature.js'
 import type { Signer } from '../../src/crypto/signer.js'
 import { CryptoError } from '../../src/errors.js'
 import { readJsonVector } from '../helpers/vectors.js'
+import { rejectionCodeOf } from '../helpers/errors.js'
 
 // The signer's calls into nip44.getConversationKey and nip49.decrypt are recorded (and delegated),
 // so the tests can see the buffers the signer promises to cache, wipe or hand over.
@@ -58,16 +59,6 @@ afterEach(() => {
   vi.unstubAllGlobals()
   vi.useRealTimers()
 })
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise
-  } catch (err) {
-    if (err instanceof CryptoError) return err.code
-    throw err
-  }
-  throw new Error('expected a rejection')
-}
 
 async function errorOf(promise: Promise<unknown>): Promise<CryptoError> {
   try {
@@ -126,7 +117,7 @@ describe('secret-key signer: keys and signing', () => {
 
   it('rejects a malformed template with INVALID_EVENT', async () => {
     const signer = createSecretKeySigner(generateSecretKey())
-    expect(await codeOf(signer.signEvent({ kind: 1.5, content: '' }))).toBe('INVALID_EVENT')
+    expect(await rejectionCodeOf(signer.signEvent({ kind: 1.5, content: '' }))).toBe('INVALID_EVENT')
   })
 
   it('refuses a key of the wrong size (RangeError) or an invalid scalar (INVALID_KEY)', () => {
@@ -201,9 +192,9 @@ describe('secret-key signer: NIP-04 and NIP-44', () => {
 
     const tampered = await alice.nip44.encrypt(bobPk, 'hello')
     const flipped = tampered.slice(0, 10) + (tampered[10] === 'A' ? 'B' : 'A') + tampered.slice(11)
-    expect(await codeOf(bob.nip44.decrypt(alicePk, flipped))).toBe('NIP44_INVALID_MAC')
-    expect(await codeOf(alice.nip04.decrypt(bobPk, 'garbage'))).toBe('NIP04_INVALID_PAYLOAD')
-    expect(await codeOf(alice.nip44.encrypt('00'.repeat(32), 'x'))).toBe('INVALID_KEY')
+    expect(await rejectionCodeOf(bob.nip44.decrypt(alicePk, flipped))).toBe('NIP44_INVALID_MAC')
+    expect(await rejectionCodeOf(alice.nip04.decrypt(bobPk, 'garbage'))).toBe('NIP04_INVALID_PAYLOAD')
+    expect(await rejectionCodeOf(alice.nip44.encrypt('00'.repeat(32), 'x'))).toBe('INVALID_KEY')
     await expect(alice.nip44.encrypt('zz', 'x')).rejects.toThrow(TypeError)
     await expect(alice.nip44.encrypt(42 as unknown as string, 'x')).rejects.toThrow(TypeError)
     await expect(alice.nip04.encrypt(bobPk.slice(2), 'x')).rejects.toThrow(RangeError)
@@ -282,7 +273,7 @@ describe('secret-key signer: close and key ownership', () => {
       ['nip44.decrypt', () => signer.nip44.decrypt(peerA, payload)],
       ['toNcryptsec', () => signer.toNcryptsec('pw', { logN: 4 })],
     ]
-    for (const [name, call] of calls) expect([name, await codeOf(call())]).toEqual([name, 'SIGNER_CLOSED'])
+    for (const [name, call] of calls) expect([name, await rejectionCodeOf(call())]).toEqual([name, 'SIGNER_CLOSED'])
     expect(() => signer.close()).not.toThrow()
   })
 })
@@ -302,8 +293,8 @@ describe('secret-key signer: NIP-49', () => {
 
   it('passes NIP-49 errors through', async () => {
     const ncryptsec = await nip49.encrypt(generateSecretKey(), 'right', { logN: 4 })
-    expect(await codeOf(secretKeySignerFromNcryptsec(ncryptsec, 'wrong'))).toBe('NIP49_WRONG_PASSPHRASE')
-    expect(await codeOf(secretKeySignerFromNcryptsec('ncryptsec1xyz', 'x'))).toBe('NIP49_INVALID')
+    expect(await rejectionCodeOf(secretKeySignerFromNcryptsec(ncryptsec, 'wrong'))).toBe('NIP49_WRONG_PASSPHRASE')
+    expect(await rejectionCodeOf(secretKeySignerFromNcryptsec('ncryptsec1xyz', 'x'))).toBe('NIP49_INVALID')
   })
 
   it('exports the key as an ncryptsec that nostr-tools and nip49 open', async () => {
@@ -394,9 +385,9 @@ describe('NIP-07 signer: a well-behaved extension', () => {
 
   it('looks up window.nostr at call time, not at creation', async () => {
     const signer = createNip07Signer()
-    expect(await codeOf(signer.getPublicKey())).toBe('SIGNER_UNAVAILABLE')
+    expect(await rejectionCodeOf(signer.getPublicKey())).toBe('SIGNER_UNAVAILABLE')
     vi.stubGlobal('window', {})
-    expect(await codeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_UNAVAILABLE')
+    expect(await rejectionCodeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_UNAVAILABLE')
     vi.stubGlobal('window', { nostr: honestProvider(sk) }) // the extension injects late
     expect(await signer.getPublicKey()).toBe(pubkey)
     expect(verifyEvent(await signer.signEvent({ kind: 1, content: 'late' }))).toBe(true)
@@ -421,10 +412,10 @@ describe('NIP-07 signer: failures', () => {
   it('no provider → SIGNER_UNAVAILABLE, for every method', async () => {
     const peer = getPublicKey(generateSecretKey())
     for (const signer of [createNip07Signer(), createNip07Signer({ provider: {} as Nip07Provider })]) {
-      expect(await codeOf(signer.getPublicKey())).toBe('SIGNER_UNAVAILABLE')
-      expect(await codeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_UNAVAILABLE')
-      expect(await codeOf(signer.nip04.encrypt(peer, 'x'))).toBe('SIGNER_UNAVAILABLE')
-      expect(await codeOf(signer.nip44.decrypt(peer, 'x'))).toBe('SIGNER_UNAVAILABLE')
+      expect(await rejectionCodeOf(signer.getPublicKey())).toBe('SIGNER_UNAVAILABLE')
+      expect(await rejectionCodeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_UNAVAILABLE')
+      expect(await rejectionCodeOf(signer.nip04.encrypt(peer, 'x'))).toBe('SIGNER_UNAVAILABLE')
+      expect(await rejectionCodeOf(signer.nip44.decrypt(peer, 'x'))).toBe('SIGNER_UNAVAILABLE')
     }
   })
 
@@ -433,11 +424,11 @@ describe('NIP-07 signer: failures', () => {
     const peer = getPublicKey(generateSecretKey())
     const signer = createNip07Signer({ provider: bare })
     for (const scheme of ['nip04', 'nip44'] as const) {
-      expect(await codeOf(signer[scheme].encrypt(peer, 'x'))).toBe('SIGNER_UNSUPPORTED')
-      expect(await codeOf(signer[scheme].decrypt(peer, 'x'))).toBe('SIGNER_UNSUPPORTED')
+      expect(await rejectionCodeOf(signer[scheme].encrypt(peer, 'x'))).toBe('SIGNER_UNSUPPORTED')
+      expect(await rejectionCodeOf(signer[scheme].decrypt(peer, 'x'))).toBe('SIGNER_UNSUPPORTED')
     }
     const half = createNip07Signer({ provider: { ...bare, nip44: { encrypt: async () => 'x' } as never } })
-    expect(await codeOf(half.nip44.decrypt(peer, 'x'))).toBe('SIGNER_UNSUPPORTED')
+    expect(await rejectionCodeOf(half.nip44.decrypt(peer, 'x'))).toBe('SIGNER_UNSUPPORTED')
     expect(await half.nip44.encrypt(peer, 'x')).toBe('x')
   })
 
@@ -458,9 +449,9 @@ describe('NIP-07 signer: failures', () => {
     const err = await errorOf(signer.getPublicKey())
     expect(err.code).toBe('SIGNER_REJECTED')
     expect(err.cause).toBe(refusal)
-    expect(await codeOf(signer.nip04.encrypt(peer, 'x'))).toBe('SIGNER_REJECTED')
+    expect(await rejectionCodeOf(signer.nip04.encrypt(peer, 'x'))).toBe('SIGNER_REJECTED')
     expect((await errorOf(signer.nip04.decrypt(peer, 'x'))).cause).toBe('no')
-    expect(await codeOf(signer.nip44.encrypt(peer, 'x'))).toBe('SIGNER_REJECTED')
+    expect(await rejectionCodeOf(signer.nip44.encrypt(peer, 'x'))).toBe('SIGNER_REJECTED')
 
     // signEvent needs the pubkey first; with a pubkey, the refusal of signEvent itself shows.
     const refusesToSign = createNip07Signer({ provider: { ...honestProvider(sk), signEvent: refusing.signEvent } })
@@ -478,7 +469,7 @@ describe('NIP-07 signer: failures', () => {
       },
     }
     const signer = createNip07Signer({ provider })
-    expect(await codeOf(signer.getPublicKey())).toBe('SIGNER_REJECTED')
+    expect(await rejectionCodeOf(signer.getPublicKey())).toBe('SIGNER_REJECTED')
     refuse = false
     expect(await signer.getPublicKey()).toBe(ntGetPublicKey(sk))
   })
@@ -487,7 +478,7 @@ describe('NIP-07 signer: failures', () => {
     const pk = ntGetPublicKey(sk)
     for (const bad of ['npub1xyz', pk.toUpperCase(), pk.slice(2), '00'.repeat(32), 42, null, undefined]) {
       const signer = createNip07Signer({ provider: { ...honestProvider(sk), getPublicKey: async () => bad as string } })
-      expect([bad, await codeOf(signer.getPublicKey())]).toEqual([bad, 'SIGNER_INVALID_RESPONSE'])
+      expect([bad, await rejectionCodeOf(signer.getPublicKey())]).toEqual([bad, 'SIGNER_INVALID_RESPONSE'])
     }
   })
 
@@ -512,7 +503,7 @@ describe('NIP-07 signer: failures', () => {
     it(`an extension that returns ${name} → SIGNER_INVALID_RESPONSE`, async () => {
       const signer = createNip07Signer({ provider: withSignEvent(sk, (t) => Promise.resolve(tamper(t))) })
       const template = { kind: 1, content: 'original', tags: [['t', 'a']], ...(createdAt ? { created_at: createdAt } : {}) }
-      expect(await codeOf(signer.signEvent(template))).toBe('SIGNER_INVALID_RESPONSE')
+      expect(await rejectionCodeOf(signer.signEvent(template))).toBe('SIGNER_INVALID_RESPONSE')
     })
   }
 
@@ -525,7 +516,7 @@ describe('NIP-07 signer: failures', () => {
       }),
     })
     const template = { kind: 1, content: 'original', tags: [['t', 'a']] }
-    expect(await codeOf(signer.signEvent(template))).toBe('SIGNER_INVALID_RESPONSE')
+    expect(await rejectionCodeOf(signer.signEvent(template))).toBe('SIGNER_INVALID_RESPONSE')
     expect(template).toEqual({ kind: 1, content: 'original', tags: [['t', 'a']] })
   })
 
@@ -534,8 +525,8 @@ describe('NIP-07 signer: failures', () => {
     const garbage = { encrypt: async () => 42 as unknown as string, decrypt: async () => ({}) as string }
     const signer = createNip07Signer({ provider: { ...honestProvider(sk), nip04: garbage, nip44: garbage } })
     for (const scheme of ['nip04', 'nip44'] as const) {
-      expect(await codeOf(signer[scheme].encrypt(peer, 'x'))).toBe('SIGNER_INVALID_RESPONSE')
-      expect(await codeOf(signer[scheme].decrypt(peer, 'x'))).toBe('SIGNER_INVALID_RESPONSE')
+      expect(await rejectionCodeOf(signer[scheme].encrypt(peer, 'x'))).toBe('SIGNER_INVALID_RESPONSE')
+      expect(await rejectionCodeOf(signer[scheme].decrypt(peer, 'x'))).toBe('SIGNER_INVALID_RESPONSE')
     }
   })
 
@@ -546,8 +537,8 @@ describe('NIP-07 signer: failures', () => {
       nip44: { encrypt: () => new Promise(() => {}), decrypt: () => new Promise(() => {}) },
     }
     const signer = createNip07Signer({ provider: silent, timeoutMs: 20 })
-    expect(await codeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_UNAVAILABLE')
-    expect(await codeOf(signer.nip44.encrypt(getPublicKey(other), 'x'))).toBe('SIGNER_UNAVAILABLE')
+    expect(await rejectionCodeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_UNAVAILABLE')
+    expect(await rejectionCodeOf(signer.nip44.encrypt(getPublicKey(other), 'x'))).toBe('SIGNER_UNAVAILABLE')
     expect(() => createNip07Signer({ timeoutMs: 0 })).toThrow(RangeError)
     expect(() => createNip07Signer({ timeoutMs: Number.NaN })).toThrow(RangeError)
   })
@@ -555,8 +546,8 @@ describe('NIP-07 signer: failures', () => {
   it('programmer errors (bad template, bad peer key) fail before the extension is asked', async () => {
     const provider = honestProvider(sk)
     const signer: Signer = createNip07Signer({ provider })
-    expect(await codeOf(signer.signEvent({ kind: -1, content: '' }))).toBe('INVALID_EVENT')
-    expect(await codeOf(signer.signEvent({ kind: 1, content: '', tags: [[1 as unknown as string]] }))).toBe('INVALID_EVENT')
+    expect(await rejectionCodeOf(signer.signEvent({ kind: -1, content: '' }))).toBe('INVALID_EVENT')
+    expect(await rejectionCodeOf(signer.signEvent({ kind: 1, content: '', tags: [[1 as unknown as string]] }))).toBe('INVALID_EVENT')
     expect(provider.counts).toEqual({ getPublicKey: 0, signEvent: 0 })
     await expect(signer.nip44.encrypt('not hex', 'x')).rejects.toThrow(TypeError)
     await expect(signer.nip04.encrypt('ab', 'x')).rejects.toThrow(RangeError)
@@ -567,8 +558,8 @@ describe('NIP-07 signer: failures', () => {
     const signer = createNip07Signer({ provider: honestProvider(sk) })
     await signer.getPublicKey()
     signer.close?.()
-    expect(await codeOf(signer.getPublicKey())).toBe('SIGNER_CLOSED')
-    expect(await codeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_CLOSED')
-    expect(await codeOf(signer.nip44.encrypt(getPublicKey(other), 'x'))).toBe('SIGNER_CLOSED')
+    expect(await rejectionCodeOf(signer.getPublicKey())).toBe('SIGNER_CLOSED')
+    expect(await rejectionCodeOf(signer.signEvent({ kind: 1, content: '' }))).toBe('SIGNER_CLOSED')
+    expect(await rejectionCodeOf(signer.nip44.encrypt(getPublicKey(other), 'x'))).toBe('SIGNER_CLOSED')
   })
 })

@@ -1,0 +1,26 @@
+import { CryptoError } from '../../src/errors.js'
+
+/**
+ * The `CryptoError` code `fn` throws, or `undefined` when it does not throw. Anything thrown that is
+ * not a `CryptoError` is rethrown, so a raw library error fails the test instead of matching.
+ */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof CryptoError) return err.code
+    throw err
+  }
+  return undefined
+}
+
+/** Like {@link codeOf} for a promise: the code it rejects with, or `undefined` when it resolves. */
+export async function rejectionCodeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise
+  } catch (err) {
+    if (err instanceof CryptoError) return err.code
+    throw err
+  }
+  return undefined
+}
