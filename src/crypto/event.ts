@@ -195,6 +195,22 @@ export function getEventHash(event: EventIdFields): string {
 }
 
 /**
+ * A deep copy of a tag list (arrays copied, strings shared). Values that are not arrays are kept as
+ * they are, so shape validation still reports them.
+ *
+ * @param tags - the tags to copy.
+ * @returns a new array of new arrays.
+ * @example
+ * ```ts
+ * import { copyTags } from 'nostr-rendezvous/crypto'
+ * const tags = copyTags(template.tags ?? [])
+ * ```
+ */
+export function copyTags(tags: string[][]): string[][] {
+  return Array.isArray(tags) ? tags.map((tag) => (Array.isArray(tag) ? [...tag] : tag)) : tags
+}
+
+/**
  * NIP-01 kind ranges. Replaceable: 0, 3, 10000–19999. Ephemeral: 20000–29999. Addressable:
  * 30000–39999. Everything else is regular.
  *

@@ -22,6 +22,7 @@ export {
   type UnsignedEvent,
   MAX_KIND,
   assertEventShape,
+  copyTags,
   eventShapeProblem,
   getEventHash,
   isEventShape,

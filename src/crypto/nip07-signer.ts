@@ -12,7 +12,7 @@
  */
 import { CryptoError } from '../errors.js'
 import { hexToBytes } from './bytes.js'
-import { type EventTemplate, type NostrEvent, eventShapeProblem, nowSeconds, serializeEvent } from './event.js'
+import { type EventTemplate, type NostrEvent, copyTags, eventShapeProblem, nowSeconds, serializeEvent } from './event.js'
 import { isValidPublicKey } from './keys.js'
 import { verifyEvent } from './signature.js'
 import type { Signer, SignerCipher } from './signer.js'
@@ -201,10 +201,6 @@ async function callExtension<T>(what: string, call: () => Promise<T>, timeoutMs:
   }
 }
 
-function copyTags(tags: string[][]): string[][] {
-  return Array.isArray(tags) ? tags.map((tag) => (Array.isArray(tag) ? [...tag] : tag)) : tags
-}
-
 function invalidEvent(details: string): CryptoError {
   return new CryptoError('SIGNER_INVALID_RESPONSE', 'Extension returned an unusable event', { details })
 }
@@ -215,21 +211,29 @@ function checkSigned(
   expected: { pubkey: string; created_at: number; kind: number; tags: string[][]; content: string },
   createdAtFixed: boolean,
 ): NostrEvent {
-  const problem = eventShapeProblem(signed)
+  // Check a plain-data snapshot, never the extension's object: getters or a Proxy could answer the
+  // checks with one value and the caller with another.
+  let snapshot: unknown
+  try {
+    snapshot = JSON.parse(JSON.stringify(signed))
+  } catch {
+    throw invalidEvent('event is not plain JSON data')
+  }
+  const problem = eventShapeProblem(snapshot)
   if (problem) throw invalidEvent(problem)
-  const e = signed as NostrEvent
+  const e = snapshot as NostrEvent
   if (e.pubkey !== expected.pubkey) throw invalidEvent('pubkey is not the signer’s public key')
   if (e.kind !== expected.kind) throw invalidEvent('kind differs from the request')
   if (e.content !== expected.content) throw invalidEvent('content differs from the request')
   if (JSON.stringify(e.tags) !== JSON.stringify(expected.tags)) throw invalidEvent('tags differ from the request')
   if (createdAtFixed && e.created_at !== expected.created_at) throw invalidEvent('created_at differs from the request')
-  // A fresh object: extensions may add properties or keep a reference to what they returned.
+  // Only the seven NIP-01 fields: extensions may add properties of their own.
   const event: NostrEvent = {
     id: e.id,
     pubkey: e.pubkey,
     created_at: e.created_at,
     kind: e.kind,
-    tags: copyTags(e.tags),
+    tags: e.tags,
     content: e.content,
     sig: e.sig,
   }

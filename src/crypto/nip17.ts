@@ -11,6 +11,7 @@
  * @module
  */
 import type { NostrEvent } from './event.js'
+import { isValidPublicKey } from './keys.js'
 import { type Rumor, type WrapOptions, createRumor, createSeal, createWrap, unwrapEvent } from './nip59.js'
 import type { Signer } from './signer.js'
 
@@ -98,8 +99,10 @@ export interface DirectMessage {
 export async function wrapDirectMessage(params: WrapDirectMessageParameters): Promise<{ rumor: Rumor; wraps: DirectMessageWrap[] }> {
   const sender = await params.signer.getPublicKey()
   const recipients = new Map<string, MessageRecipient>()
-  for (const r of params.recipients) {
+  for (const [i, r] of params.recipients.entries()) {
     const recipient = typeof r === 'string' ? { pubkey: r } : r
+    // Checked before anything is signed: a signer may ask its user to approve every seal.
+    if (!isValidPublicKey(recipient?.pubkey)) throw new TypeError(`recipients[${i}] must be a valid lower-case hex public key`)
     if (!recipients.has(recipient.pubkey) || recipient.relay) recipients.set(recipient.pubkey, recipient)
   }
   if (recipients.size === 0) throw new TypeError('recipients must name at least one pubkey')
@@ -112,12 +115,15 @@ export async function wrapDirectMessage(params: WrapDirectMessageParameters): Pr
     { kind: params.kind ?? CHAT_MESSAGE_KIND, content: params.content, tags, created_at: params.created_at },
     sender,
   )
-  const targets = [...recipients.values()].map((r) => ({ ...r, self: false }))
-  if (params.selfCopy ?? true) targets.push({ pubkey: sender, self: true })
+  // The sender gets one copy at most, marked self, even when listed among the recipients.
+  const targets: (MessageRecipient & { self: boolean })[] = [...recipients.values()]
+    .filter((r) => r.pubkey !== sender)
+    .map((r) => ({ ...r, self: false }))
+  if ((params.selfCopy ?? true) || recipients.has(sender)) targets.push({ ...recipients.get(sender), pubkey: sender, self: true })
   const wraps: DirectMessageWrap[] = []
   for (const target of targets) {
     const seal = await createSeal(rumor, params.signer, target.pubkey, params.wrap?.now)
-    const relayHint = 'relay' in target ? target.relay : undefined
+    const relayHint = target.relay
     wraps.push({ recipient: target.pubkey, self: target.self, wrap: createWrap(seal, target.pubkey, { ...params.wrap, relayHint }) })
   }
   return { rumor, wraps }
@@ -143,7 +149,8 @@ export async function unwrapDirectMessage(wrap: NostrEvent, signer: Signer): Pro
   let subject: string | undefined
   let replyTo: string | undefined
   for (const tag of rumor.tags) {
-    if (tag[0] === 'p' && tag[1]) participants.add(tag[1])
+    // A p tag that is not a public key names nobody; it must not change the room's identity.
+    if (tag[0] === 'p' && isValidPublicKey(tag[1])) participants.add(tag[1])
     else if (tag[0] === 'subject' && tag[1] !== undefined) subject = tag[1]
     else if (tag[0] === 'e' && tag[1] && replyTo === undefined) replyTo = tag[1]
   }

@@ -227,7 +227,9 @@ function decode(ncryptsec: string): Decoded {
     bytes = bech32.fromWords(words)
   } catch (err) {
     if (err instanceof CryptoError) throw err
-    throw invalid('not valid bech32', err)
+    // No cause: @scure/base quotes the whole input in its message, and a mistyped nsec or an
+    // ncryptsec must never end up in an error log.
+    throw invalid('not valid bech32 (bad characters, case or checksum)')
   }
   if (bytes.length !== TOTAL_LENGTH) throw invalid(`must be ${TOTAL_LENGTH} bytes, got ${bytes.length}`)
   const version = bytes[0]!

@@ -15,7 +15,7 @@
  */
 import { CryptoError } from '../errors.js'
 import { randomBytes, wipe } from './bytes.js'
-import { type EventTemplate, type NostrEvent, type UnsignedEvent, eventShapeProblem, getEventHash, nowSeconds } from './event.js'
+import { type EventTemplate, type NostrEvent, type UnsignedEvent, copyTags, eventShapeProblem, getEventHash, nowSeconds } from './event.js'
 import { generateSecretKey, isValidPublicKey } from './keys.js'
 import { encrypt as nip44Encrypt, getConversationKey } from './nip44.js'
 import { finalizeEvent, verifyEvent } from './signature.js'
@@ -92,7 +92,7 @@ export function createRumor(template: EventTemplate, authorPubkey: string): Rumo
     pubkey: authorPubkey,
     created_at: template.created_at ?? nowSeconds(),
     kind: template.kind,
-    tags: template.tags ?? [],
+    tags: copyTags(template.tags ?? []),
     content: template.content,
   }
   return { id: getEventHash(fields), ...fields }
@@ -210,8 +210,10 @@ export async function unwrapEvent(wrap: NostrEvent, signer: Signer): Promise<Unw
   if (seal.kind !== SEAL_KIND || !verifyEvent(seal)) {
     throw new CryptoError('NIP59_INVALID_SEAL', 'The wrap does not contain a valid signed seal (kind 13)')
   }
-  if ((seal as NostrEvent).tags.length !== 0) {
-    throw new CryptoError('NIP59_INVALID_SEAL', 'A seal must have no tags')
+  // NIP-59 says a seal has no tags, but NIP-17 asks disappearing messages to repeat their
+  // `expiration` tag on the seal; that one tag is accepted, anything else is not.
+  if ((seal as NostrEvent).tags.some((tag) => tag[0] !== 'expiration')) {
+    throw new CryptoError('NIP59_INVALID_SEAL', 'A seal must have no tags other than expiration')
   }
   const rumor = checkRumor(parseLayer(await decryptLayer(signer, seal.pubkey as string, seal.content as string, 'NIP59_INVALID_SEAL'), 'NIP59_INVALID_SEAL'))
   if (rumor.pubkey !== seal.pubkey) {

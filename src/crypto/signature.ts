@@ -9,7 +9,7 @@
 import { schnorr } from '@noble/curves/secp256k1.js'
 import { CryptoError } from '../errors.js'
 import { assertBytes, bytesToHex, hexToBytes } from './bytes.js'
-import { type EventTemplate, type NostrEvent, eventShapeProblem, getEventHash, hashSerialized, nowSeconds } from './event.js'
+import { type EventTemplate, type NostrEvent, copyTags, eventShapeProblem, getEventHash, hashSerialized, nowSeconds } from './event.js'
 import { getPublicKey } from './keys.js'
 
 /**
@@ -33,7 +33,8 @@ export function finalizeEvent(template: EventTemplate, secretKey: Uint8Array): N
     pubkey,
     created_at: template.created_at ?? nowSeconds(),
     kind: template.kind,
-    tags: template.tags ?? [],
+    // Copied: a caller who reuses the template's tags must not be able to change a signed event.
+    tags: copyTags(template.tags ?? []),
     content: template.content,
   }
   const id = getEventHash(unsigned)

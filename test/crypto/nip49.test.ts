@@ -333,3 +333,25 @@ describe('NIP-49 against nostr-tools', () => {
     expect(bytesToHex(await decrypt(ntEncrypt(sk, nfkc, 4), input))).toBe(bytesToHex(sk))
   })
 })
+
+describe('no secret in an error', () => {
+  it('a mistyped nsec or ncryptsec is not quoted in the message or the cause', async () => {
+    const nsec = 'nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe6' // last character changed
+    const ncryptsec = vectors.decrypt[0]!.ncryptsec.slice(0, -1) + (vectors.decrypt[0]!.ncryptsec.endsWith('p') ? 'q' : 'p')
+    for (const input of [nsec, ncryptsec]) {
+      const errors: unknown[] = []
+      try {
+        inspect(input)
+      } catch (err) {
+        errors.push(err)
+      }
+      await decrypt(input, 'nostr').catch((err: unknown) => errors.push(err))
+      expect(errors).toHaveLength(2)
+      for (const err of errors) {
+        expect((err as CryptoError).code).toBe('NIP49_INVALID')
+        const text = `${(err as Error).message} ${String((err as Error).cause ?? '')} ${JSON.stringify(err)}`
+        expect(text).not.toContain(input.slice(10, 40))
+      }
+    }
+  })
+})

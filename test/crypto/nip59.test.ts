@@ -236,3 +236,50 @@ describe('differential against nostr-tools', () => {
     expect(rumor.tags).toContainEqual(['subject', 's'])
   })
 })
+
+describe('review fixes', () => {
+  const alice = generateSecretKey()
+  const bob = generateSecretKey()
+  const [alicePub, bobPub] = [getPublicKey(alice), getPublicKey(bob)]
+
+  it('accepts an expiration tag on a seal (NIP-17 disappearing messages), nothing else', async () => {
+    const rumor = nip59.createRumor({ kind: 14, content: 'gone soon' }, alicePub)
+    const seal = forgeSeal(rumor, alice, bobPub, [['expiration', '1800000000']])
+    const opened = await nip59.unwrapEvent(nip59.createWrap(seal, bobPub, { tags: [['expiration', '1800000000']] }), createSecretKeySigner(bob))
+    expect(opened.rumor).toEqual(rumor)
+    const both = forgeSeal(rumor, alice, bobPub, [['expiration', '1800000000'], ['p', bobPub]])
+    await expectCode(nip59.unwrapEvent(nip59.createWrap(both, bobPub), createSecretKeySigner(bob)), 'NIP59_INVALID_SEAL')
+  })
+
+  it('gives the sender one self copy even when listed as a recipient', async () => {
+    const { wraps } = await nip17.wrapDirectMessage({ signer: createSecretKeySigner(alice), recipients: [bobPub, alicePub], content: 'x' })
+    expect(wraps.map((w) => [w.recipient, w.self])).toEqual([
+      [bobPub, false],
+      [alicePub, true],
+    ])
+  })
+
+  it('checks every recipient before asking the signer for anything', async () => {
+    const signer = createSecretKeySigner(alice)
+    let signs = 0
+    const counting: Signer = { ...signer, nip04: signer.nip04, nip44: signer.nip44, signEvent: (t) => (signs++, signer.signEvent(t)) }
+    await expect(nip17.wrapDirectMessage({ signer: counting, recipients: [bobPub, 'ABC'], content: 'x' })).rejects.toThrow(TypeError)
+    expect(signs).toBe(0)
+  })
+
+  it('leaves p tags that are not public keys out of the participants', async () => {
+    const rumor = nip59.createRumor({ kind: 14, content: 'x', tags: [['p', bobPub], ['p', 'not-a-key'], ['p', '']] }, alicePub)
+    const dm = await nip17.unwrapDirectMessage(nip59.createWrap(forgeSeal(rumor, alice, bobPub), bobPub), createSecretKeySigner(bob))
+    expect(dm.participants).toEqual([alicePub, bobPub].sort())
+  })
+
+  it('copies template tags: changing them afterwards cannot alter a signed event or a rumor', () => {
+    const tags = [['t', 'a']]
+    const event = finalizeEvent({ kind: 1, content: 'x', tags }, alice)
+    const rumor = nip59.createRumor({ kind: 1, content: 'x', tags }, alicePub)
+    tags[0]!.push('changed')
+    tags.push(['t', 'b'])
+    expect(verifyEvent(event)).toBe(true)
+    expect(rumor.tags).toEqual([['t', 'a']])
+  })
+})

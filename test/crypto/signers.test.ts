@@ -563,3 +563,40 @@ describe('NIP-07 signer: failures', () => {
     expect(await rejectionCodeOf(signer.nip44.encrypt(getPublicKey(other), 'x'))).toBe('SIGNER_CLOSED')
   })
 })
+
+describe('NIP-07 signer: an extension that answers checks and caller differently', () => {
+  it('checks a snapshot, so getters cannot show the checks one event and the caller another', async () => {
+    const sk = generateSecretKey()
+    const evil = ntFinalize({ kind: 7, content: 'EVIL CONTENT', tags: [], created_at: 1_700_000_000 }, sk)
+    const signer = createNip07Signer({
+      provider: withSignEvent(sk, (t) => {
+        const honest = ntFinalize(t, sk)
+        // Each field shows the honest request while it is being checked (id and sig: one shape
+        // check; the others: a shape check and a comparison), then the evil, validly signed event.
+        const fake: Record<string, unknown> = {}
+        for (const field of ['id', 'pubkey', 'created_at', 'kind', 'tags', 'content', 'sig'] as const) {
+          let reads = 0
+          Object.defineProperty(fake, field, { enumerable: true, get: () => (reads++ < (field === 'id' || field === 'sig' ? 1 : 2) ? honest[field] : evil[field]) })
+        }
+        return fake
+      }),
+    })
+    let result: NostrEvent | undefined
+    let error: unknown
+    try {
+      result = await signer.signEvent({ kind: 1, content: 'what the user saw', created_at: 1_700_000_000 })
+    } catch (err) {
+      error = err
+    }
+    // Either the snapshot is the honest event (checks pass, caller gets exactly that), or the
+    // request is refused; the evil event never reaches the caller.
+    if (result) {
+      expect(result.kind).toBe(1)
+      expect(result.content).toBe('what the user saw')
+      expect(result.sig).not.toBe(evil.sig)
+      expect(verifyEvent(result)).toBe(true)
+    } else {
+      expect((error as CryptoError).code).toBe('SIGNER_INVALID_RESPONSE')
+    }
+  })
+})
