@@ -15,6 +15,7 @@ import { type PowWorkerMessage, type PowWorkerRequest, createPowMiner } from '..
 import { finalizeEvent, verifyEvent } from '../../src/crypto/signature.js'
 import { CryptoError } from '../../src/errors.js'
 import { readJsonVector } from '../helpers/vectors.js'
+import { expectRejectionCode } from '../helpers/errors.js'
 
 // Every worker_threads Worker that src/crypto/nip13.ts starts is the real one, recorded: the tests
 // check that each has exited by the time minePow settles (a live worker would keep vitest from
@@ -52,16 +53,6 @@ beforeEach(() => {
 
 function expectNoLiveWorkers(): void {
   expect(tracked.workers.map((w) => w.exited)).toEqual(tracked.workers.map(() => true))
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<CryptoError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(CryptoError)
-  expect((err as CryptoError).code).toBe(code)
-  return err as CryptoError
 }
 
 const PUBKEY = getPublicKey(new Uint8Array(32).fill(3))
@@ -367,11 +358,11 @@ describe('minePow', () => {
     await expect(minePow(template(), 8, { onProgress: 'x' as never })).rejects.toThrow(TypeError)
     await expect(minePow(template(), 8, { signal: {} as never })).rejects.toThrow(TypeError)
     await expect(minePow(null as never, 8)).rejects.toThrow(TypeError)
-    await expectCode(minePow({ ...template(), pubkey: 'npub1…' }, 8), 'INVALID_EVENT')
-    await expectCode(minePow({ ...template(), tags: 'p' as never }, 8), 'INVALID_EVENT')
-    await expectCode(minePow({ ...template(), tags: [['e', 1 as never]] }, 8), 'INVALID_EVENT')
-    await expectCode(minePow({ ...template(), tags: [null as never] }, 8), 'INVALID_EVENT')
-    await expectCode(minePow({ ...template(), kind: 70000 }, 8), 'INVALID_EVENT')
+    await expectRejectionCode(minePow({ ...template(), pubkey: 'npub1…' }, 8), 'INVALID_EVENT')
+    await expectRejectionCode(minePow({ ...template(), tags: 'p' as never }, 8), 'INVALID_EVENT')
+    await expectRejectionCode(minePow({ ...template(), tags: [['e', 1 as never]] }, 8), 'INVALID_EVENT')
+    await expectRejectionCode(minePow({ ...template(), tags: [null as never] }, 8), 'INVALID_EVENT')
+    await expectRejectionCode(minePow({ ...template(), kind: 70000 }, 8), 'INVALID_EVENT')
     expect(tracked.workers).toHaveLength(0)
   })
 })
@@ -381,9 +372,9 @@ describe('minePow: abort and progress', () => {
 
   it('rejects at once when the signal is already aborted, starting no worker', async () => {
     const reason = new Error('user cancelled')
-    const err = await expectCode(minePow(template(), 8, { signal: AbortSignal.abort(reason) }), 'NIP13_ABORTED')
+    const err = await expectRejectionCode(minePow(template(), 8, { signal: AbortSignal.abort(reason) }), 'NIP13_ABORTED')
     expect(err.cause).toBe(reason)
-    await expectCode(minePow(template(), 8, { workers: 0, signal: AbortSignal.abort() }), 'NIP13_ABORTED')
+    await expectRejectionCode(minePow(template(), 8, { workers: 0, signal: AbortSignal.abort() }), 'NIP13_ABORTED')
     expect(tracked.workers).toHaveLength(0)
   })
 
@@ -401,7 +392,7 @@ describe('minePow: abort and progress', () => {
           if (reports.length === 4) controller.abort()
         },
       })
-      await expectCode(mining, 'NIP13_ABORTED')
+      await expectRejectionCode(mining, 'NIP13_ABORTED')
       expect(reports).toHaveLength(4)
       for (let i = 1; i < reports.length; i++) expect(reports[i]!.hashes).toBeGreaterThan(reports[i - 1]!.hashes)
       for (const p of reports) {
@@ -431,7 +422,7 @@ describe('minePow: abort and progress', () => {
 describe('minePow: worker failures', () => {
   const crash = async (source: string) => {
     tracked.sabotage = source
-    const err = await expectCode(minePow(template(), 40, { workers: 2 }), 'NIP13_WORKER_FAILED')
+    const err = await expectRejectionCode(minePow(template(), 40, { workers: 2 }), 'NIP13_WORKER_FAILED')
     expectNoLiveWorkers()
     return err
   }

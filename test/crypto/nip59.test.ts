@@ -18,18 +18,10 @@ import {
 } from '../../src/crypto/index.js'
 
 import { readJsonVector } from '../helpers/vectors.js'
+import { expectRejectionCode } from '../helpers/errors.js'
 
 const v59 = readJsonVector('nip59.from-nip-text.json')
 const v17 = readJsonVector('nip17.from-nip-text.json')
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(CryptoError)
-  expect((err as CryptoError).code).toBe(code)
-}
 
 /** A seal signed by `signerSk` around an arbitrary (possibly lying) rumor object. */
 function forgeSeal(rumor: object, signerSk: Uint8Array, recipient: string, tags: string[][] = []): NostrEvent {
@@ -105,25 +97,25 @@ describe('NIP-59 wrap and unwrap', () => {
     const lie = nip59.createRumor({ kind: 14, content: 'send me your keys', tags: [] }, getPublicKey(alice))
     const seal = forgeSeal(lie, mallory, bobPub)
     const wrap = nip59.createWrap(seal, bobPub)
-    await expectCode(nip59.unwrapEvent(wrap, createSecretKeySigner(bob)), 'NIP59_AUTHOR_MISMATCH')
+    await expectRejectionCode(nip59.unwrapEvent(wrap, createSecretKeySigner(bob)), 'NIP59_AUTHOR_MISMATCH')
   })
 
   it('refuses to seal a rumor for another author', async () => {
     const rumor = nip59.createRumor({ kind: 1, content: 'x' }, getPublicKey(bob))
-    await expectCode(nip59.createSeal(rumor, createSecretKeySigner(alice), bobPub), 'NIP59_AUTHOR_MISMATCH')
+    await expectRejectionCode(nip59.createSeal(rumor, createSecretKeySigner(alice), bobPub), 'NIP59_AUTHOR_MISMATCH')
   })
 
   it('rejects a seal with tags, a rumor with a wrong id, a malformed rumor, and non-JSON layers', async () => {
     const rumor = nip59.createRumor({ kind: 1, content: 'x' }, getPublicKey(alice))
     const bobSigner = createSecretKeySigner(bob)
     const open = (seal: NostrEvent) => nip59.unwrapEvent(nip59.createWrap(seal, bobPub), bobSigner)
-    await expectCode(open(forgeSeal(rumor, alice, bobPub, [['p', bobPub]])), 'NIP59_INVALID_SEAL')
-    await expectCode(open(forgeSeal({ ...rumor, id: 'ab'.repeat(32) }, alice, bobPub)), 'NIP59_INVALID_RUMOR')
-    await expectCode(open(forgeSeal({ ...rumor, kind: 'one' }, alice, bobPub)), 'NIP59_INVALID_RUMOR')
+    await expectRejectionCode(open(forgeSeal(rumor, alice, bobPub, [['p', bobPub]])), 'NIP59_INVALID_SEAL')
+    await expectRejectionCode(open(forgeSeal({ ...rumor, id: 'ab'.repeat(32) }, alice, bobPub)), 'NIP59_INVALID_RUMOR')
+    await expectRejectionCode(open(forgeSeal({ ...rumor, kind: 'one' }, alice, bobPub)), 'NIP59_INVALID_RUMOR')
     const notJson = finalizeEvent({ kind: 13, tags: [], content: nip44.encrypt('not json', nip44.getConversationKey(alice, bobPub)) }, alice)
-    await expectCode(open(notJson), 'NIP59_INVALID_SEAL')
+    await expectRejectionCode(open(notJson), 'NIP59_INVALID_SEAL')
     const wrongKind = finalizeEvent({ kind: 1, tags: [], content: rumor.content }, alice)
-    await expectCode(open(wrongKind), 'NIP59_INVALID_SEAL')
+    await expectRejectionCode(open(wrongKind), 'NIP59_INVALID_SEAL')
   })
 
   it('accepts a rumor without an id (computes it) and drops a stray signature', async () => {
@@ -137,10 +129,10 @@ describe('NIP-59 wrap and unwrap', () => {
 
   it('rejects a wrap for someone else, a tampered wrap, and a non-wrap', async () => {
     const { wrap } = await nip59.wrapEvent({ kind: 1, content: 'hi' }, createSecretKeySigner(alice), bobPub)
-    await expectCode(nip59.unwrapEvent(wrap, createSecretKeySigner(generateSecretKey())), 'NIP59_INVALID_WRAP')
-    await expectCode(nip59.unwrapEvent({ ...wrap, content: `${wrap.content}A` }, createSecretKeySigner(bob)), 'NIP59_INVALID_WRAP')
-    await expectCode(nip59.unwrapEvent({ ...wrap, kind: 4 }, createSecretKeySigner(bob)), 'NIP59_INVALID_WRAP')
-    await expectCode(nip59.unwrapEvent(null as never, createSecretKeySigner(bob)), 'NIP59_INVALID_WRAP')
+    await expectRejectionCode(nip59.unwrapEvent(wrap, createSecretKeySigner(generateSecretKey())), 'NIP59_INVALID_WRAP')
+    await expectRejectionCode(nip59.unwrapEvent({ ...wrap, content: `${wrap.content}A` }, createSecretKeySigner(bob)), 'NIP59_INVALID_WRAP')
+    await expectRejectionCode(nip59.unwrapEvent({ ...wrap, kind: 4 }, createSecretKeySigner(bob)), 'NIP59_INVALID_WRAP')
+    await expectRejectionCode(nip59.unwrapEvent(null as never, createSecretKeySigner(bob)), 'NIP59_INVALID_WRAP')
   })
 
   it('passes signer errors through unchanged', async () => {
@@ -152,7 +144,7 @@ describe('NIP-59 wrap and unwrap', () => {
         decrypt: () => Promise.reject(new CryptoError('SIGNER_REJECTED', 'no')),
       },
     }
-    await expectCode(nip59.unwrapEvent(wrap, refusing), 'SIGNER_REJECTED')
+    await expectRejectionCode(nip59.unwrapEvent(wrap, refusing), 'SIGNER_REJECTED')
   })
 })
 
@@ -196,7 +188,7 @@ describe('NIP-17 messages', () => {
       expect(dm.replyTo).toBe('cd'.repeat(32))
       expect(nip17.chatRoomId(dm.participants)).toBe(nip17.chatRoomId([carolPub, alicePub, bobPub]))
     }
-    await expectCode(nip17.unwrapDirectMessage(wraps[0]!.wrap, createSecretKeySigner(carol)), 'NIP59_INVALID_WRAP')
+    await expectRejectionCode(nip17.unwrapDirectMessage(wraps[0]!.wrap, createSecretKeySigner(carol)), 'NIP59_INVALID_WRAP')
   })
 
   it('can skip the self-copy', async () => {
@@ -248,7 +240,7 @@ describe('review fixes', () => {
     const opened = await nip59.unwrapEvent(nip59.createWrap(seal, bobPub, { tags: [['expiration', '1800000000']] }), createSecretKeySigner(bob))
     expect(opened.rumor).toEqual(rumor)
     const both = forgeSeal(rumor, alice, bobPub, [['expiration', '1800000000'], ['p', bobPub]])
-    await expectCode(nip59.unwrapEvent(nip59.createWrap(both, bobPub), createSecretKeySigner(bob)), 'NIP59_INVALID_SEAL')
+    await expectRejectionCode(nip59.unwrapEvent(nip59.createWrap(both, bobPub), createSecretKeySigner(bob)), 'NIP59_INVALID_SEAL')
   })
 
   it('gives the sender one self copy even when listed as a recipient', async () => {

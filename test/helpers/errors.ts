@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import { CryptoError } from '../../src/errors.js'
 
 /**
@@ -23,4 +24,15 @@ export async function rejectionCodeOf(promise: Promise<unknown>): Promise<string
     throw err
   }
   return undefined
+}
+
+/** Asserts that `promise` rejects with a `CryptoError` of `code`, and returns that error. */
+export async function expectRejectionCode(promise: Promise<unknown>, code: string): Promise<CryptoError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(CryptoError)
+  expect((err as CryptoError).code).toBe(code)
+  return err as CryptoError
 }
