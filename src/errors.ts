@@ -57,13 +57,27 @@ export const ERROR_CODES = {
     'SIGNER_CLOSED',
     'SIGNER_INVALID_RESPONSE',
   ],
-  relay: [] as string[],
+  relay: [
+    'RELAY_URL_INVALID',
+    'RELAY_FILTER_INVALID',
+    'RELAY_REFUSED_BY_POLICY',
+    'RELAY_CONNECTION_FAILED',
+    'RELAY_TIMEOUT',
+    'RELAY_ABORTED',
+    'RELAY_POOL_CLOSED',
+    'RELAY_AUTH_FAILED',
+    'RELAY_INFORMATION_INVALID',
+    'RELAY_EVENT_INVALID',
+  ],
   storage: [] as string[],
   outbox: [] as string[],
 } as const
 
 /** A stable code raised by the crypto layer. */
 export type CryptoErrorCode = (typeof ERROR_CODES.crypto)[number]
+
+/** A stable code raised by the relay-pool layer. */
+export type RelayErrorCode = (typeof ERROR_CODES.relay)[number]
 
 /**
  * Any stable Rendezvous error code. Layers added later extend {@link ERROR_CODES}.
