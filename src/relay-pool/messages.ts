@@ -183,7 +183,7 @@ function invalid(reason: InvalidMessageReason, detail?: string): InvalidRelayMes
 function frameText(data: unknown, maxBytes: number): string | InvalidRelayMessage {
   if (typeof data === 'string') {
     // Every UTF-16 unit is 1–3 UTF-8 bytes, so the exact count is needed only in between.
-    if (data.length * 2 <= maxBytes) return data
+    if (data.length * 3 <= maxBytes) return data
     if (data.length > maxBytes || utf8ByteLength(data) > maxBytes) return invalid('too-large', `more than ${maxBytes} bytes`)
     return data
   }

@@ -187,7 +187,7 @@ export function createConnectPolicy(options: ConnectPolicyOptions = {}): Connect
     if (allow.length > 0 && !matchesAny(allow, parts)) return refuse('not-on-allow-list')
     const kind = hostKind(parts.hostname)
     if (kind === 'onion') return onionProxy ? ALLOWED : refuse('onion-without-proxy')
-    if (kind === 'public' || origin !== 'discovered' || kind === 'local-name' || allPrivate) return ALLOWED
+    if (kind === 'public' || origin === 'configured' || allPrivate) return ALLOWED
     return matchesAny(privateHosts, parts) ? ALLOWED : refuse('private-address')
   }
 }

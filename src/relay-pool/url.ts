@@ -134,7 +134,7 @@ function assemble(parsed: URL): ParseResult {
   // WHATWG already drops the default port; this covers the case where it did not know the scheme.
   const port = parsed.port === DEFAULT_PORTS[parsed.protocol] ? '' : parsed.port
   if (port === '0') return fail('port 0 is not allowed')
-  const path = parsed.pathname.replace(/\/+$/, '')
+  const path = parsed.pathname.replace(/\/$/, '')
   const url = `${parsed.protocol}//${host.host}${port ? `:${port}` : ''}${path}${parsed.search}`
   if (url.length > MAX_RELAY_URL_LENGTH) return fail(`relay URL is longer than ${MAX_RELAY_URL_LENGTH} characters`, false)
   return { url, hostname: host.host }

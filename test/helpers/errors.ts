@@ -1,15 +1,15 @@
 import { expect } from 'vitest'
-import { CryptoError } from '../../src/errors.js'
+import { RendezvousError } from '../../src/errors.js'
 
 /**
- * The `CryptoError` code `fn` throws, or `undefined` when it does not throw. Anything thrown that is
- * not a `CryptoError` is rethrown, so a raw library error fails the test instead of matching.
+ * The `RendezvousError` code (any layer's) `fn` throws, or `undefined` when it does not throw. Anything thrown that is
+ * not a `RendezvousError` is rethrown, so a raw library error fails the test instead of matching.
  */
 export function codeOf(fn: () => unknown): string | undefined {
   try {
     fn()
   } catch (err) {
-    if (err instanceof CryptoError) return err.code
+    if (err instanceof RendezvousError) return err.code
     throw err
   }
   return undefined
@@ -20,19 +20,19 @@ export async function rejectionCodeOf(promise: Promise<unknown>): Promise<string
   try {
     await promise
   } catch (err) {
-    if (err instanceof CryptoError) return err.code
+    if (err instanceof RendezvousError) return err.code
     throw err
   }
   return undefined
 }
 
-/** Asserts that `promise` rejects with a `CryptoError` of `code`, and returns that error. */
-export async function expectRejectionCode(promise: Promise<unknown>, code: string): Promise<CryptoError> {
+/** Asserts that `promise` rejects with a `RendezvousError` of `code`, and returns that error. */
+export async function expectRejectionCode(promise: Promise<unknown>, code: string): Promise<RendezvousError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   )
-  expect(err).toBeInstanceOf(CryptoError)
-  expect((err as CryptoError).code).toBe(code)
-  return err as CryptoError
+  expect(err).toBeInstanceOf(RendezvousError)
+  expect((err as RendezvousError).code).toBe(code)
+  return err as RendezvousError
 }

@@ -31,10 +31,12 @@ import type { NostrEvent } from '../../src/crypto/index.js'
 // waitFor
 // ---------------------------------------------------------------------------------------------
 
+const POLL_MS = 5
+
 /**
  * Polls `predicate` until it returns a truthy value and resolves with that value; rejects once
- * `timeoutMs` has passed. Uses `node:timers`, which fake clocks leave alone, so it keeps working
- * under `vi.useFakeTimers()`.
+ * `timeoutMs` has passed. Sleeps with `node:timers/promises`, which `vi.useFakeTimers()` leaves
+ * alone, and bounds the number of polls as well as the time, so it also ends under a fake clock.
  *
  * @param predicate - Checked immediately, then every `intervalMs`.
  * @param timeoutMs - Upper bound on the wait. @default 2000
@@ -44,11 +46,13 @@ import type { NostrEvent } from '../../src/crypto/index.js'
  */
 export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 2_000, label = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
-  for (;;) {
+  // Counted too: fake clocks freeze Date.now, and the wait must still end.
+  const maxPolls = Math.ceil(timeoutMs / POLL_MS)
+  for (let polls = 0; ; polls++) {
     const value = await predicate()
     if (value) return value as NonNullable<T>
-    if (Date.now() >= deadline) throw new Error(`waitFor: ${label} not met within ${timeoutMs} ms`)
-    await sleep(5)
+    if (polls >= maxPolls || Date.now() >= deadline) throw new Error(`waitFor: ${label} not met within ${timeoutMs} ms`)
+    await sleep(POLL_MS)
   }
 }
 

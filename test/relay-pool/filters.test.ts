@@ -14,18 +14,9 @@ import {
 } from '../../src/relay-pool/filters.js'
 import { encodeReq, utf8ByteLength } from '../../src/relay-pool/messages.js'
 import { DEFAULT_RELAY_LIMITS, type Filter, type RelayLimits } from '../../src/relay-pool/types.js'
+import { codeOf } from '../helpers/errors.js'
 
 /** The `RelayError` code `fn` throws, or `undefined`; anything else thrown fails the test. */
-function relayCodeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof RelayError) return err.code
-    throw err
-  }
-  return undefined
-}
-
 const hexOf = (i: number, salt: string): string => `${salt}${i.toString(16).padStart(4, '0')}`.padEnd(64, '0')
 const IDS = Array.from({ length: 6 }, (_, i) => hexOf(i, 'e1'))
 const PUBKEYS = Array.from({ length: 6 }, (_, i) => hexOf(i, 'a2'))
@@ -46,7 +37,7 @@ const arbTag: fc.Arbitrary<string[]> = fc.oneof(
   // The value sits second: later elements and other names must not match.
   fc.tuple(fc.constantFrom('e', 'p', 't', 'T', 'E'), fc.constantFrom('other', ...WORDS), fc.constantFrom(...IDS, ...WORDS)),
   fc.tuple(fc.constantFrom('e', 't', 'd')),
-  fc.constant([]),
+  fc.constant([] as string[]),
 )
 
 const arbEvent: fc.Arbitrary<NostrEvent> = fc.record({
@@ -156,10 +147,10 @@ describe('filterProblem and assertFilters', () => {
   })
 
   it('assertFilters throws RELAY_FILTER_INVALID naming the index, and TypeError for a non-array', () => {
-    expect(relayCodeOf(() => assertFilters([{ kinds: [1] }, { authors: ['x'] }]))).toBe('RELAY_FILTER_INVALID')
+    expect(codeOf(() => assertFilters([{ kinds: [1] }, { authors: ['x'] }]))).toBe('RELAY_FILTER_INVALID')
     expect(() => assertFilters([{ kinds: [1] }, { authors: ['x'] }])).toThrow(/filters\[1\]: authors\[0\]/)
-    expect(relayCodeOf(() => assertFilters([{ kinds: [1] }]))).toBeUndefined()
-    expect(relayCodeOf(() => assertFilters([]))).toBeUndefined()
+    expect(codeOf(() => assertFilters([{ kinds: [1] }]))).toBeUndefined()
+    expect(codeOf(() => assertFilters([]))).toBeUndefined()
     expect(() => assertFilters({} as unknown as Filter[])).toThrow(TypeError)
   })
 })
@@ -276,13 +267,13 @@ describe('splitFiltersForRelay', () => {
 
   it('throws RELAY_FILTER_INVALID for a filter that cannot fit even alone', () => {
     const search = 'x'.repeat(100_000)
-    expect(relayCodeOf(() => splitFiltersForRelay([{ kinds: [1] }, { search }], DEFAULT_RELAY_LIMITS))).toBe('RELAY_FILTER_INVALID')
+    expect(codeOf(() => splitFiltersForRelay([{ kinds: [1] }, { search }], DEFAULT_RELAY_LIMITS))).toBe('RELAY_FILTER_INVALID')
     expect(() => splitFiltersForRelay([{ kinds: [1] }, { search }], DEFAULT_RELAY_LIMITS)).toThrow(/filters\[1\]/)
-    expect(relayCodeOf(() => splitFiltersForRelay([{ kinds: [1] }], { ...DEFAULT_RELAY_LIMITS, maxMessageLength: 20 }))).toBe('RELAY_FILTER_INVALID')
+    expect(codeOf(() => splitFiltersForRelay([{ kinds: [1] }], { ...DEFAULT_RELAY_LIMITS, maxMessageLength: 20 }))).toBe('RELAY_FILTER_INVALID')
   })
 
   it('validates its input', () => {
-    expect(relayCodeOf(() => splitFiltersForRelay([{ authors: ['bob'] }], DEFAULT_RELAY_LIMITS))).toBe('RELAY_FILTER_INVALID')
+    expect(codeOf(() => splitFiltersForRelay([{ authors: ['bob'] }], DEFAULT_RELAY_LIMITS))).toBe('RELAY_FILTER_INVALID')
     expect(() => splitFiltersForRelay([], { ...DEFAULT_RELAY_LIMITS, maxFilters: 0 })).toThrow(/limits\.maxFilters/)
     expect(() => splitFiltersForRelay([], { ...DEFAULT_RELAY_LIMITS, maxMessageLength: Number.NaN })).toThrow(RangeError)
     expect(() => splitFiltersForRelay([], { ...DEFAULT_RELAY_LIMITS, maxAuthorsPerFilter: 2.5 })).toThrow(/maxAuthorsPerFilter/)

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent, type NostrEvent } from '../../src/crypto/index.js'
 import { MACHINE_PREFIXES } from '../../src/relay-pool/types.js'
-import { countResources, currentBaseline, describeLeaks, findLeaks } from '../helpers/leak-check.js'
+import { countResources, currentBaseline, describeLeaks, findLeaks, takeBaseline } from '../helpers/leak-check.js'
 import { openRawClient, startFleet, startRelay, waitFor, type RawClient, type TestRelay } from '../helpers/relay-fleet.js'
 import {
   authProblem,
@@ -74,7 +74,7 @@ describe('real relay (fleet started once for the block)', () => {
       expect(events).toEqual([event])
     })
     // the leak check's baseline includes this block's listening server (started in beforeAll)
-    expect(currentBaseline().TCPServerWrap).toBeGreaterThanOrEqual(1)
+    expect(currentBaseline().counts.TCPServerWrap).toBeGreaterThanOrEqual(1)
   })
 
   it('answers duplicate: for an event it already has', async () => {
@@ -226,7 +226,9 @@ describe('real relay options', () => {
         await relay.publishDirect(note('eph', { kind: 20_500 }))
         await waitFor(() => c!.messages.filter((m) => Array.isArray(m) && m[0] === 'EVENT').length === 2)
         await sleep(30) // an EVENT for 'a' would have come in the same broadcast
-        expect(c!.messages.flatMap((m) => (Array.isArray(m) && m[0] === 'EVENT' ? [m[1]] : []))).toEqual(['b', 'c'])
+        const got = c!.messages.flatMap((m) => (Array.isArray(m) && m[0] === 'EVENT' ? [m[1]] : []))
+        expect(new Set(got)).toEqual(new Set(['b', 'c']))
+        expect(got.length).toBe(2)
       })
     } finally {
       await relay.close()
@@ -612,39 +614,66 @@ describe('scripted relay', () => {
 
 describe('leak check', () => {
   it('detects a socket left open (both ends) and a server left listening, then passes once closed', async () => {
-    const base = countResources()
+    const base = takeBaseline()
     const r = await startScriptedRelay()
     const c = await openRawClient(r.url)
     const leaks = await findLeaks(base, { timeoutMs: 50 })
-    expect(leaks).toContainEqual({ type: 'TCPSocketWrap', baseline: base.TCPSocketWrap ?? 0, now: (base.TCPSocketWrap ?? 0) + 2 })
-    expect(leaks.map((l) => l.type)).toContain('TCPServerWrap')
+    const sockets = base.counts.TCPSocketWrap ?? 0
+    expect(leaks.resources).toContainEqual({ type: 'TCPSocketWrap', baseline: sockets, now: sockets + 2 })
+    expect(leaks.resources.map((l) => l.type)).toContain('TCPServerWrap')
     const text = describeLeaks(leaks)
     expect(text).toMatch(/TCPSocketWrap: \d+ open/)
     expect(text).toContain(`server listening on port ${r.port}`)
     expect(text).toContain(`:${r.port}`)
     await c.close()
     await r.close()
-    expect(await findLeaks(base)).toEqual([])
+    expect(await findLeaks(base)).toEqual({ resources: [], timers: [] })
   })
 
-  it('detects a timer and an immediate left pending', async () => {
-    const base = countResources()
+  it('detects timers left pending, unref()\'d ones too, and names where they were created', async () => {
+    const before = setTimeout(() => {}, 10_000) // older than the baseline: not this code's leak
+    const base = takeBaseline()
     const timer = setTimeout(() => {}, 10_000)
+    const hidden = setInterval(() => {}, 10_000).unref()
     const immediate = setImmediate(() => {})
-    const leaks = await findLeaks(base, { timeoutMs: 0 })
-    expect(leaks.map((l) => l.type)).toEqual(['Immediate', 'Timeout'])
-    clearTimeout(timer)
-    clearImmediate(immediate)
-    expect(await findLeaks(base, { timeoutMs: 0 })).toEqual([])
+    try {
+      const leaks = await findLeaks(base, { timeoutMs: 0 })
+      expect(leaks.timers.map((t) => [t.kind, t.delayMs, t.refed])).toEqual([
+        ['setTimeout', 10_000, true],
+        ['setInterval', 10_000, false],
+        ['setImmediate', undefined, true],
+      ])
+      expect(leaks.timers[0]!.createdAt).toContain('test-relays.test.ts')
+      expect(leaks.resources.map((l) => l.type)).toEqual(['Immediate', 'Timeout'])
+      expect(describeLeaks(leaks)).toMatch(/setInterval\(10000 ms\) unref\(\)'d still pending, created at .*test-relays\.test\.ts/)
+    } finally {
+      clearTimeout(timer)
+      clearInterval(hidden)
+      clearImmediate(immediate)
+      clearTimeout(before)
+    }
+    expect(await findLeaks(base, { timeoutMs: 0 })).toEqual({ resources: [], timers: [] })
+  })
+
+  it('does not report timers that fire in time, nor vitest\'s own', async () => {
+    const base = takeBaseline()
+    setTimeout(() => {}, 30)
+    setImmediate(() => {})
+    expect(await findLeaks(base)).toEqual({ resources: [], timers: [] })
+    expect(countResources()).not.toHaveProperty('TCPSocketWrap')
   })
 
   it('waits for closes in flight instead of failing at once', async () => {
-    const base = countResources()
+    const base = takeBaseline()
     const r = await startScriptedRelay()
     const c = await openRawClient(r.url)
     c.ws.close()
     void r.close()
-    expect(await findLeaks(base)).toEqual([])
+    expect(await findLeaks(base)).toEqual({ resources: [], timers: [] })
+  })
+
+  it('the baseline includes servers started in beforeAll', () => {
+    expect(currentBaseline().counts).not.toHaveProperty('TCPServerWrap') // no beforeAll in this block
   })
 
   it('waitFor keeps working under fake timers and bounds the wait', async () => {
