@@ -86,3 +86,14 @@ export {
   relayInformationUrl,
   relayLimitsFrom,
 } from './nip11.js'
+export { MAX_RELAY_URL_LENGTH, type RelayHostKind, normalizeRelayUrl, relayHostKind, relayUrlProblem, tryNormalizeRelayUrl } from './url.js'
+export {
+  type AuthCheck,
+  type AuthPolicy,
+  type ConnectCheck,
+  type ConnectDecision,
+  type ConnectPolicyOptions,
+  type ConnectRefusalReason,
+  createAuthPolicy,
+  createConnectPolicy,
+} from './policy.js'

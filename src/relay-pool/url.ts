@@ -64,7 +64,6 @@ const HOST_PORT_RE = /^[^:/?#\\]+:\d+(?:[/?#\\]|$)/
 // Whitespace (JS \s covers the Unicode spaces and U+FEFF) and C0/C1 controls, including DEL.
 const FORBIDDEN_CHAR_RE = /[\s\u0000-\u001f\u007f-\u009f]/
 const AUTHORITY_END_RE = /[/?#\\]/
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'ws:': '80', 'wss:': '443' }
 
 function fail(problem: string, showInput = true): ParseResult {
   return { problem, showInput }
@@ -78,7 +77,7 @@ function withScheme(input: string): { candidate: string } | { problem: string } 
     return { candidate: `wss://${input}` }
   }
   const name = scheme[1]!.toLowerCase()
-  if (name !== 'ws' && name !== 'wss') return { problem: `scheme must be ws: or wss:, not ${name}:` }
+  if (name !== 'ws' && name !== 'wss') return { problem: `scheme must be ws: or wss:, not ${name.slice(0, 20)}:` }
   const rest = input.slice(scheme[0].length)
   if (!rest.startsWith('//')) return { problem: 'scheme must be followed by //' }
   // `wss:///host` parses as wss://host in WHATWG; a missing authority is a typo, not a relay.
@@ -131,10 +130,10 @@ function assemble(parsed: URL): ParseResult {
   if (parsed.hostname === '') return fail('relay URL has no host')
   const host = canonicalHost(parsed.hostname)
   if ('problem' in host) return fail(host.problem)
-  // WHATWG already drops the default port; this covers the case where it did not know the scheme.
-  const port = parsed.port === DEFAULT_PORTS[parsed.protocol] ? '' : parsed.port
+  // ws: and wss: are WHATWG "special" schemes: the parser has already dropped ports 80 and 443.
+  const port = parsed.port
   if (port === '0') return fail('port 0 is not allowed')
-  const path = parsed.pathname.replace(/\/$/, '')
+  const path = parsed.pathname.replace(/\/+$/, '')
   const url = `${parsed.protocol}//${host.host}${port ? `:${port}` : ''}${path}${parsed.search}`
   if (url.length > MAX_RELAY_URL_LENGTH) return fail(`relay URL is longer than ${MAX_RELAY_URL_LENGTH} characters`, false)
   return { url, hostname: host.host }

@@ -43,6 +43,10 @@ const POLL_MS = 5
  * @param label - Named in the timeout error.
  * @returns the first truthy value.
  * @throws Error when the time runs out.
+ * @example
+ * ```ts
+ * await waitFor(() => relay.connections() === 0, 2_000, 'the pool to disconnect')
+ * ```
  */
 export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 2_000, label = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
@@ -555,9 +559,18 @@ export interface RawClient {
  * @param timeoutMs - Bound on the connect. @default 2000
  * @returns the open client; call `close()` when done.
  * @throws Error when the connection fails or times out (the socket is cleaned up first).
+ * @example
+ * ```ts
+ * const client = await openRawClient(relay.url)
+ * expect(await client.publish(event)).toEqual({ accepted: true, reason: '' })
+ * expect(await client.query([{ ids: [event.id] }])).toEqual([event])
+ * await client.close()
+ * ```
  */
 export async function openRawClient(url: string, timeoutMs = 2_000): Promise<RawClient> {
   const ws = new WebSocket(url)
+  // From the start: `ws` may emit 'error' more than once (a refused connect, then a terminate).
+  ws.on('error', () => {})
   const messages: unknown[] = []
   let seq = 0
   ws.on('message', (data: RawData) => {
@@ -579,7 +592,6 @@ export async function openRawClient(url: string, timeoutMs = 2_000): Promise<Raw
       reject(err)
     })
   })
-  ws.on('error', () => {})
 
   const next = async (predicate: (message: unknown[]) => boolean, wait = 2_000, from = 0): Promise<unknown[]> => {
     const found = await waitFor(

@@ -144,6 +144,16 @@ export interface ScriptedRelay {
  *
  * @param options - The script and settings; see {@link ScriptedRelayOptions}.
  * @returns the running relay; call `close()` when done.
+ * @example
+ * ```ts
+ * const relay = await startScriptedRelay({
+ *   requireAuth: { writes: true },
+ *   onReq: behaviours.closeWith('rate-limited: slow down'),
+ *   onEvent: behaviours.okAfter(500),
+ * })
+ * relay.script.onReq = behaviours.dropAfter(3, events) // change behaviour mid-test
+ * await relay.close()
+ * ```
  */
 export async function startScriptedRelay(options: ScriptedRelayOptions = {}): Promise<ScriptedRelay> {
   const script: RelayScript = {

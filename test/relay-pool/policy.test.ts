@@ -1,11 +1,15 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { RelayError } from '../../src/errors.js'
+import { codeOf } from '../helpers/errors.js'
 import { type ConnectDecision, type ConnectPolicyOptions, createAuthPolicy, createConnectPolicy } from '../../src/relay-pool/policy.js'
 import type { RelayOrigin } from '../../src/relay-pool/types.js'
 import { tryNormalizeRelayUrl } from '../../src/relay-pool/url.js'
 
-/** The RelayError `fn` throws (rethrows anything else; undefined when it does not throw). */
+/**
+ * The RelayError `fn` throws (rethrows anything else; undefined when it does not throw). The shared
+ * `codeOf` gives only the code; these tests also read `details`.
+ */
 function relayErrorOf(fn: () => unknown): RelayError | undefined {
   try {
     fn()
@@ -308,6 +312,7 @@ describe('createAuthPolicy', () => {
     expect(() => createAuthPolicy(42 as never)).toThrow(TypeError)
     expect(() => createAuthPolicy(null as never)).toThrow(TypeError)
     expect(() => createAuthPolicy(['ok.example', 5] as never)).toThrow(/^authPolicy\[1\] must be a string/)
+    expect(codeOf(() => createAuthPolicy(['*.']))).toBe('RELAY_URL_INVALID')
     const err = relayErrorOf(() => createAuthPolicy(['ok.example', 'https://relay.example.com']))
     expect(err?.code).toBe('RELAY_URL_INVALID')
     expect(err?.details?.startsWith('authPolicy[1]: ')).toBe(true)

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { RelayError } from '../../src/errors.js'
+import { codeOf } from '../helpers/errors.js'
 import {
   MAX_RELAY_URL_LENGTH,
   type RelayHostKind,
@@ -10,7 +11,10 @@ import {
   tryNormalizeRelayUrl,
 } from '../../src/relay-pool/url.js'
 
-/** The RelayError `fn` throws (rethrows anything else; undefined when it does not throw). */
+/**
+ * The RelayError `fn` throws (rethrows anything else; undefined when it does not throw). The shared
+ * `codeOf` gives only the code; these tests also read `details`.
+ */
 function relayErrorOf(fn: () => unknown): RelayError | undefined {
   try {
     fn()
@@ -242,7 +246,7 @@ describe('relayHostKind', () => {
   })
 
   it('throws RELAY_URL_INVALID for a bad URL and TypeError for a non-string', () => {
-    expect(relayErrorOf(() => relayHostKind('https://relay.example.com'))?.code).toBe('RELAY_URL_INVALID')
+    expect(codeOf(() => relayHostKind('https://relay.example.com'))).toBe('RELAY_URL_INVALID')
     expect(() => relayHostKind(7 as never)).toThrow(TypeError)
   })
 })
