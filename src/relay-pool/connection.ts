@@ -67,6 +67,8 @@ export interface ConnectionServices {
   authAllowed(): Promise<boolean>
   /** A relay NOTICE, for the app. */
   onNotice(message: string): void
+  /** Whether connections should close as soon as they are idle (someone waits for a place under the cap). */
+  idleWanted(): boolean
   /** Current time in ms. */
   now(): number
 }
@@ -237,7 +239,11 @@ export class RelayConnection {
       }
       signal.addEventListener('abort', onAbort, { once: true })
       socket.onopen = () => finish()
-      socket.onerror = () => finish(new RelayError('RELAY_CONNECTION_FAILED', 'WebSocket error while connecting', { details: this.url }))
+      socket.onerror = (event) => {
+        // `ws` reports a frame over maxPayload as an error, then closes the socket (1009).
+        if (isOversizeError(event)) this.#oversized = true
+        finish(new RelayError('RELAY_CONNECTION_FAILED', 'WebSocket error while connecting', { details: this.url }))
+      }
       socket.onclose = (event) => {
         if (!settled) {
           finish(new RelayError('RELAY_CONNECTION_FAILED', 'Relay closed the connection while connecting', { details: `${this.url} (code ${String(event?.code ?? '?')})` }))
@@ -332,6 +338,7 @@ export class RelayConnection {
   }
 
   #learnedCap: number | undefined
+  #oversized = false
 
   #cap(): number {
     const published = this.#services.limits().maxSubscriptions
@@ -565,9 +572,18 @@ export class RelayConnection {
 
   #onSocketClosed(socket: WebSocketLike): void {
     if (this.#socket !== socket) return
+    const oversized = this.#oversized
+    this.#oversized = false
     this.#dropSocket()
     this.#state = this.#poolClosed ? 'closed' : 'idle'
-    if (!this.#poolClosed) this.#recordFailure('closed-unexpectedly', 'connection closed')
+    if (oversized) {
+      // The relay sent a frame larger than we accept: the socket had to go (a frame cannot be
+      // skipped unread). Count it like any oversized message and treat it as a protocol breach.
+      this.countInvalid('too-large')
+      if (!this.#poolClosed) this.#recordFailure('protocol', 'message over maxMessageBytes')
+    } else if (!this.#poolClosed) {
+      this.#recordFailure('closed-unexpectedly', 'connection closed')
+    }
     this.#failWaiters(new RelayError('RELAY_CONNECTION_FAILED', 'Relay closed the connection', { details: this.url }))
     this.#scheduleReconnect()
   }
@@ -610,6 +626,11 @@ export class RelayConnection {
 
   #scheduleIdleCheck(): void {
     if (this.#state !== 'open' || !this.isIdle || this.#idleTimer !== undefined || this.#poolClosed) return
+    // Another relay may be waiting for a place under the connection cap: give this one up now.
+    if (this.#services.idleWanted()) {
+      this.close()
+      return
+    }
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined
       if (this.isIdle) this.close()
@@ -671,7 +692,9 @@ export class RelayConnection {
     if (socket !== undefined) {
       socket.onopen = null
       socket.onmessage = null
-      socket.onerror = null
+      // A no-op, not null: `ws` throws an 'error' event that nobody listens to (terminating a
+      // socket that is still connecting emits one).
+      socket.onerror = ignore
       socket.onclose = null
       closeSocket(socket)
     }
@@ -680,6 +703,13 @@ export class RelayConnection {
       this.#services.releaseSlot(this)
     }
   }
+}
+
+function ignore(): void {}
+
+function isOversizeError(event: unknown): boolean {
+  const error = (event as { error?: { code?: unknown }; message?: unknown } | null)?.error
+  return error?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
 }
 
 function asRelayError(error: unknown, url: string): RelayError {

@@ -560,6 +560,7 @@ export class RelayPool {
       releaseSlot: () => this.#releaseSlot(),
       authAllowed: () => this.#authCheck(url),
       onNotice: (message) => this.#call(() => this.#options.onNotice?.(url, message)),
+      idleWanted: () => this.#slotWaiters.length > 0,
       now: this.#now,
     })
     this.#connections.set(url, connection)

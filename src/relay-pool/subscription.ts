@@ -397,10 +397,9 @@ class RelayReq implements WireSubscription {
         stats.eventsBeyondLimit += 1
         if (this.#beforeEose === allowed + 1) {
           stats.demerits += 1
-          this.#whenDrained(() => {
-            this.remove()
-            this.#read.finish('flooded', { message: `more than ${allowed} events before EOSE` })
-          })
+          // Stop the flood now (CLOSE); report once the copies already taken in are decided.
+          this.remove()
+          this.#whenDrained(() => this.#read.finish('flooded', { message: `more than ${allowed} events before EOSE` }))
         }
         return
       }
