@@ -195,6 +195,31 @@ export function getEventHash(event: EventIdFields): string {
 }
 
 /**
+ * A new event object holding only the seven NIP-01 fields of `event`. Anything else on the object
+ * (extension properties, an own `__proto__` key from `JSON.parse`) stays behind, so what a relay or
+ * an extension handed over never carries surprises further in.
+ *
+ * @param event - an event whose shape is already checked.
+ * @returns a plain object with `id`, `pubkey`, `created_at`, `kind`, `tags`, `content`, `sig`.
+ * @example
+ * ```ts
+ * import { isEventShape, pickEventFields } from 'nostr-rendezvous/crypto'
+ * if (isEventShape(untrusted)) keep(pickEventFields(untrusted))
+ * ```
+ */
+export function pickEventFields(event: NostrEvent): NostrEvent {
+  return {
+    id: event.id,
+    pubkey: event.pubkey,
+    created_at: event.created_at,
+    kind: event.kind,
+    tags: event.tags,
+    content: event.content,
+    sig: event.sig,
+  }
+}
+
+/**
  * A deep copy of a tag list (arrays copied, strings shared). Values that are not arrays are kept as
  * they are, so shape validation still reports them.
  *

@@ -23,6 +23,7 @@ export {
   MAX_KIND,
   assertEventShape,
   copyTags,
+  pickEventFields,
   eventShapeProblem,
   getEventHash,
   isEventShape,

@@ -12,7 +12,7 @@
  */
 import { CryptoError } from '../errors.js'
 import { hexToBytes } from './bytes.js'
-import { type EventTemplate, type NostrEvent, copyTags, eventShapeProblem, nowSeconds, serializeEvent } from './event.js'
+import { type EventTemplate, type NostrEvent, copyTags, eventShapeProblem, nowSeconds, pickEventFields, serializeEvent } from './event.js'
 import { isValidPublicKey } from './keys.js'
 import { verifyEvent } from './signature.js'
 import type { Signer, SignerCipher } from './signer.js'
@@ -228,15 +228,7 @@ function checkSigned(
   if (JSON.stringify(e.tags) !== JSON.stringify(expected.tags)) throw invalidEvent('tags differ from the request')
   if (createdAtFixed && e.created_at !== expected.created_at) throw invalidEvent('created_at differs from the request')
   // Only the seven NIP-01 fields: extensions may add properties of their own.
-  const event: NostrEvent = {
-    id: e.id,
-    pubkey: e.pubkey,
-    created_at: e.created_at,
-    kind: e.kind,
-    tags: e.tags,
-    content: e.content,
-    sig: e.sig,
-  }
+  const event = pickEventFields(e)
   if (!verifyEvent(event)) throw invalidEvent('id or signature does not verify')
   return event
 }

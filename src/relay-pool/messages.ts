@@ -14,7 +14,7 @@
  * @module
  */
 import { isHex, utf8StrictDecoder } from '../crypto/bytes.js'
-import { type NostrEvent, eventShapeProblem } from '../crypto/event.js'
+import { type NostrEvent, eventShapeProblem, pickEventFields } from '../crypto/event.js'
 import { type Filter, MACHINE_PREFIXES, type MachinePrefix } from './types.js'
 
 /**
@@ -244,16 +244,7 @@ function parseEvent(msg: unknown[]): RelayMessage | InvalidRelayMessage {
   if (problem !== undefined) return invalid('bad-event', problem)
   const e = raw as NostrEvent
   // Copy the seven fields: extra keys (including an own `__proto__`) never reach the caller.
-  const event: NostrEvent = {
-    id: e.id,
-    pubkey: e.pubkey,
-    created_at: e.created_at,
-    kind: e.kind,
-    tags: e.tags,
-    content: e.content,
-    sig: e.sig,
-  }
-  return { type: 'EVENT', subId: msg[1], event }
+  return { type: 'EVENT', subId: msg[1], event: pickEventFields(e) }
 }
 
 /** The message element of OK/CLOSED: missing means '' (common relay shorthand); anything else must be a string. */

@@ -36,3 +36,14 @@ export async function expectRejectionCode(promise: Promise<unknown>, code: strin
   expect((err as RendezvousError).code).toBe(code)
   return err as RendezvousError
 }
+
+/** The `RendezvousError` `fn` throws (to check `details` too), or `undefined`; anything else is rethrown. */
+export function errorOf(fn: () => unknown): RendezvousError | undefined {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof RendezvousError) return err
+    throw err
+  }
+  return undefined
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { RelayError } from '../../src/errors.js'
-import { codeOf } from '../helpers/errors.js'
+import { codeOf, errorOf } from '../helpers/errors.js'
 import { type ConnectDecision, type ConnectPolicyOptions, createAuthPolicy, createConnectPolicy } from '../../src/relay-pool/policy.js'
 import type { RelayOrigin } from '../../src/relay-pool/types.js'
 import { tryNormalizeRelayUrl } from '../../src/relay-pool/url.js'
@@ -10,16 +10,6 @@ import { tryNormalizeRelayUrl } from '../../src/relay-pool/url.js'
  * The RelayError `fn` throws (rethrows anything else; undefined when it does not throw). The shared
  * `codeOf` gives only the code; these tests also read `details`.
  */
-function relayErrorOf(fn: () => unknown): RelayError | undefined {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof RelayError) return err
-    throw err
-  }
-  return undefined
-}
-
 const ALLOWED: ConnectDecision = { allowed: true }
 const refused = (reason: string) => ({ allowed: false, reason })
 const ORIGINS: readonly RelayOrigin[] = ['configured', 'discovered']
@@ -203,14 +193,14 @@ describe('createConnectPolicy validates options eagerly', () => {
 
   it.each(BAD_ENTRIES)('refuses the entry %j with RELAY_URL_INVALID naming it', (entry) => {
     for (const field of ['allow', 'deny', 'allowPrivateHosts'] as const) {
-      const err = relayErrorOf(() => createConnectPolicy({ [field]: ['relay.example.com', entry] }))
+      const err = errorOf(() => createConnectPolicy({ [field]: ['relay.example.com', entry] }))
       expect(err?.code).toBe('RELAY_URL_INVALID')
       expect(err?.details?.startsWith(`${field}[1]: `)).toBe(true)
     }
   })
 
   it('does not echo credentials from a bad entry', () => {
-    const err = relayErrorOf(() => createConnectPolicy({ deny: ['wss://alice:hunter2@relay.example.com'] }))
+    const err = errorOf(() => createConnectPolicy({ deny: ['wss://alice:hunter2@relay.example.com'] }))
     expect(err?.code).toBe('RELAY_URL_INVALID')
     expect(err?.message).not.toContain('hunter2')
     expect(err?.details).toBe('deny[0]: credentials are not allowed in a relay URL')
@@ -313,7 +303,7 @@ describe('createAuthPolicy', () => {
     expect(() => createAuthPolicy(null as never)).toThrow(TypeError)
     expect(() => createAuthPolicy(['ok.example', 5] as never)).toThrow(/^authPolicy\[1\] must be a string/)
     expect(codeOf(() => createAuthPolicy(['*.']))).toBe('RELAY_URL_INVALID')
-    const err = relayErrorOf(() => createAuthPolicy(['ok.example', 'https://relay.example.com']))
+    const err = errorOf(() => createAuthPolicy(['ok.example', 'https://relay.example.com']))
     expect(err?.code).toBe('RELAY_URL_INVALID')
     expect(err?.details?.startsWith('authPolicy[1]: ')).toBe(true)
   })

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { RelayError } from '../../src/errors.js'
-import { codeOf } from '../helpers/errors.js'
+import { codeOf, errorOf } from '../helpers/errors.js'
 import {
   MAX_RELAY_URL_LENGTH,
   type RelayHostKind,
@@ -15,16 +15,6 @@ import {
  * The RelayError `fn` throws (rethrows anything else; undefined when it does not throw). The shared
  * `codeOf` gives only the code; these tests also read `details`.
  */
-function relayErrorOf(fn: () => unknown): RelayError | undefined {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof RelayError) return err
-    throw err
-  }
-  return undefined
-}
-
 const ACCEPTED: readonly (readonly [input: string, normalised: string])[] = [
   ['relay.example.com', 'wss://relay.example.com'],
   ['relay.example.com:7777/path', 'wss://relay.example.com:7777/path'],
@@ -130,7 +120,7 @@ const REJECTED: readonly (readonly [input: string, problem: string])[] = [
 
 describe('normalizeRelayUrl rejects', () => {
   it.each(REJECTED)('%j (%s)', (input, problem) => {
-    const err = relayErrorOf(() => normalizeRelayUrl(input))
+    const err = errorOf(() => normalizeRelayUrl(input))
     expect(err?.code).toBe('RELAY_URL_INVALID')
     expect(err?.details).toContain(problem)
     expect(relayUrlProblem(input)).toContain(problem)
@@ -138,16 +128,16 @@ describe('normalizeRelayUrl rejects', () => {
   })
 
   it('quotes the input in details, shortened and on one line', () => {
-    const err = relayErrorOf(() => normalizeRelayUrl(`https://relay.example.com/${'x'.repeat(500)}\n`))
+    const err = errorOf(() => normalizeRelayUrl(`https://relay.example.com/${'x'.repeat(500)}\n`))
     expect(err?.details).toMatch(/^"https:\/\/relay\.example\.com\/x+…": scheme must be ws: or wss:, not https:$/)
     expect(err!.details!.length).toBeLessThan(140)
-    expect(relayErrorOf(() => normalizeRelayUrl('wss://relay.example.com/a\nb'))?.details).toContain('\\n')
+    expect(errorOf(() => normalizeRelayUrl('wss://relay.example.com/a\nb'))?.details).toContain('\\n')
   })
 
   it('never echoes credentials', () => {
     const inputs = ['wss://alice:hunter2@relay.example.com', 'alice:hunter2@relay.example.com/x', 'http://alice:hunter2@x', 'wss:\\\\alice:hunter2@x']
     for (const input of inputs) {
-      const err = relayErrorOf(() => normalizeRelayUrl(input))
+      const err = errorOf(() => normalizeRelayUrl(input))
       expect(err?.code).toBe('RELAY_URL_INVALID')
       expect(err?.message).not.toContain('hunter2')
       expect(err?.details).toBe('credentials are not allowed in a relay URL')
@@ -321,7 +311,7 @@ describe('normalisation properties', () => {
     fc.assert(
       fc.property(fc.oneof(anyStringArb, urlLikeArb), (input) => {
         const out = tryNormalizeRelayUrl(input)
-        const err = relayErrorOf(() => normalizeRelayUrl(input))
+        const err = errorOf(() => normalizeRelayUrl(input))
         if (out === undefined) {
           expect(err?.code).toBe('RELAY_URL_INVALID')
           expect(relayUrlProblem(input)).toBe(err?.details?.replace(/^".*": /s, ''))
