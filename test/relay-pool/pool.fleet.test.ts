@@ -6,7 +6,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createSecretKeySigner, finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from '../../src/crypto/index.js'
+import { pageFilters } from '../../src/relay-pool/filters.js'
 import { createRelayPool, type RelayPool, type RelayPoolOptions } from '../../src/relay-pool/pool.js'
+import type { Filter } from '../../src/relay-pool/types.js'
 import { startFleet, startRelay, waitFor, type TestFleet, type TestRelay } from '../helpers/relay-fleet.js'
 
 const LOCAL: RelayPoolOptions = { connect: { allowPrivateHosts: ['127.0.0.1'] } }
@@ -91,6 +93,35 @@ describe('publish and read back', () => {
     expect(posts.events.map((e) => e.content)).toEqual(['final'])
     const stale = await p.publish(profile1, { relays: [fleet.urls[0] as string] })
     expect(stale.relays[0]?.status).not.toBe('ok')
+  })
+})
+
+describe('paging and NIP-11', () => {
+  it('loads more with until-paging and no gaps or repeats', async () => {
+    const p = pool()
+    const sk = generateSecretKey()
+    const t = now()
+    const events = Array.from({ length: 25 }, (_, i) => finalizeEvent({ kind: 1, content: `page ${i}`, created_at: t - i }, sk))
+    await (fleet.relays[1] as TestRelay).storeEvents(events)
+    let filters: Filter[] = [{ kinds: [1], authors: [events[0]?.pubkey as string], limit: 10 }]
+    const seen: string[] = []
+    for (let page = 0; page < 5 && filters.length > 0; page++) {
+      const result = await p.query(filters, { relays: [fleet.urls[1] as string] })
+      const fresh = result.events.filter((e) => !seen.includes(e.id))
+      if (fresh.length === 0) break
+      seen.push(...fresh.map((e) => e.id))
+      filters = pageFilters(filters, Math.min(...result.events.map((e) => e.created_at)))
+    }
+    expect(seen).toEqual(events.map((e) => e.id))
+  })
+
+  it('fetches the NIP-11 document of a relay once and applies its limits', async () => {
+    const documented = await relay({ maxSubscriptionsPerClient: 7 })
+    const p = pool()
+    for (let i = 0; i < 3; i++) await p.query([{ kinds: [1] }], { relays: [documented.url] })
+    expect(documented.nip11Requests()).toBe(1)
+    expect(p.relayLimits(documented.url).maxSubscriptions).toBe(7)
+    expect((await p.relayInformation(documented.url))?.limitation.max_subscriptions).toBe(7)
   })
 })
 

@@ -307,6 +307,41 @@ describe('policies and bounds', () => {
     expect(configured.relays[0]?.status).toBe('eose')
   })
 
+  it('refuses .onion relays without an onion factory, and routes them through it when given', async () => {
+    const relay = await scripted()
+    const onion = 'ws://exampleonionaddressxyz.onion'
+    const plain = pool()
+    const refused = await plain.query([{ kinds: [1] }], { relays: [onion], origin: 'configured' })
+    expect(refused.relays[0]).toMatchObject({ status: 'refused', code: 'RELAY_REFUSED_BY_POLICY', message: 'onion-without-proxy' })
+
+    const { default: WebSocket } = await import('ws')
+    const dialled: string[] = []
+    const viaTor = pool({
+      // Stands in for a SOCKS-proxied socket: it records the onion URL and reaches the test relay.
+      onionWebSocketFactory: (url) => {
+        dialled.push(url)
+        return new WebSocket(relay.url) as never
+      },
+    })
+    const routed = await viaTor.query([{ kinds: [1] }], { relays: [onion] })
+    expect(routed.relays[0]?.status).toBe('eose')
+    expect(dialled).toEqual([onion])
+  })
+
+  it('uses the custom webSocketFactory for every connection', async () => {
+    const relay = await scripted()
+    const { default: WebSocket } = await import('ws')
+    const dialled: string[] = []
+    const p = pool({
+      webSocketFactory: (url) => {
+        dialled.push(url)
+        return new WebSocket(url) as never
+      },
+    })
+    await p.query([{ kinds: [1] }], { relays: [relay.url] })
+    expect(dialled).toEqual([relay.url])
+  })
+
   it('keeps within maxConnections by closing idle connections', async () => {
     const a = await scripted()
     const b = await scripted()
