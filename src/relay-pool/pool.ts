@@ -437,6 +437,7 @@ export class RelayPool {
    * A relay's NIP-11 document (cached), or undefined when it has none or NIP-11 is off.
    *
    * @param url A relay URL.
+   * @param options `signal` stops waiting (the answer is then undefined).
    * @returns The parsed document.
    * @throws RelayError `RELAY_URL_INVALID`.
    * @example
@@ -445,12 +446,12 @@ export class RelayPool {
    * info?.supported_nips?.includes(50)
    * ```
    */
-  async relayInformation(url: string): Promise<RelayInformation | undefined> {
+  async relayInformation(url: string, options: { signal?: AbortSignal } = {}): Promise<RelayInformation | undefined> {
     const normalized = tryNormalizeRelayUrl(url)
     if (normalized === undefined) throw new RelayError('RELAY_URL_INVALID', 'Not a relay URL', { details: String(url).slice(0, 200) })
     if (this.#information === undefined) return undefined
     try {
-      return await this.#information.get(normalized)
+      return await this.#information.get(normalized, options.signal === undefined ? {} : { signal: options.signal })
     } catch {
       return undefined
     }
