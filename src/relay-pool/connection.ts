@@ -181,25 +181,39 @@ export class RelayConnection {
     const controller = new AbortController()
     this.#connectAbort = controller
     this.#state = 'connecting'
+    let lostWhilePreparing = false
     try {
       await services.acquireSlot(this, controller.signal)
       this.#holdsSlot = true
+      // close() may have run while this attempt waited for a place under the cap.
+      if (controller.signal.aborted) throw new RelayError('RELAY_ABORTED', 'Connecting was aborted', { details: this.url })
       const started = services.now()
       services.stats.connectAttempts += 1
-      await Promise.all([this.#openSocket(controller.signal), services.prepare(controller.signal)])
+      const opening = this.#openSocket(controller.signal)
+      const socket = this.#socket
+      await Promise.all([opening, services.prepare(controller.signal)])
+      if (controller.signal.aborted) throw new RelayError('RELAY_ABORTED', 'Connecting was aborted', { details: this.url })
+      if (socket === undefined || this.#socket !== socket) {
+        // The socket opened and closed again while the NIP-11 document was loading; its close
+        // was handled (and recorded) already.
+        lostWhilePreparing = true
+        throw new RelayError('RELAY_CONNECTION_FAILED', 'Relay closed the connection right after opening it', { details: this.url })
+      }
       services.stats.connectSuccesses += 1
       services.stats.connectLatencyMs = HealthBook.smooth(services.stats.connectLatencyMs, services.now() - started)
-      services.backoff.recordSuccess()
       this.#state = 'open'
+      this.#provenHealthy = false
       this.#flushSendQueue()
       this.#resumeSubscriptions()
       this.#pump()
       this.#scheduleIdleCheck()
     } catch (error) {
+      // Stop the NIP-11 fetch too when the socket failed first.
+      controller.abort()
       this.#dropSocket()
       this.#state = this.#poolClosed ? 'closed' : 'idle'
       this.#sendQueue = []
-      if (!this.#poolClosed && !(error instanceof RelayError && error.code === 'RELAY_ABORTED')) {
+      if (!this.#poolClosed && !lostWhilePreparing && !(error instanceof RelayError && error.code === 'RELAY_ABORTED')) {
         const kind: FailureKind = error instanceof RelayError && error.code === 'RELAY_TIMEOUT' ? 'connect-timeout' : 'connect-refused'
         this.#recordFailure(kind, error instanceof Error ? error.message : String(error))
       }
@@ -214,6 +228,10 @@ export class RelayConnection {
   #openSocket(signal: AbortSignal): Promise<void> {
     const services = this.#services
     return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(new RelayError('RELAY_ABORTED', 'Connecting was aborted', { details: this.url }))
+        return
+      }
       let socket: WebSocketLike
       try {
         socket = services.webSocketFactory(this.url)
@@ -315,6 +333,11 @@ export class RelayConnection {
     const waitingIndex = this.#waiting.indexOf(subscription)
     if (waitingIndex >= 0) this.#waiting.splice(waitingIndex, 1)
     this.#resumable.delete(subscription)
+    if (this.#resumable.size === 0 && this.#reconnectTimer !== undefined) {
+      // Nobody is left to resume: do not reconnect for nothing.
+      clearTimeout(this.#reconnectTimer)
+      this.#reconnectTimer = undefined
+    }
     for (const [subId, active] of this.#active) {
       if (active !== subscription) continue
       this.#active.delete(subId)
@@ -324,21 +347,11 @@ export class RelayConnection {
     this.#scheduleIdleCheck()
   }
 
-  /**
-   * The relay refused a subscription because it has too many: lower this connection's own cap so
-   * the next ones wait, and put the subscription back in line.
-   */
-  requeueSubscription(subscription: WireSubscription): void {
-    for (const [subId, active] of this.#active) {
-      if (active === subscription) this.#active.delete(subId)
-    }
-    this.#learnedCap = Math.max(1, Math.min(this.#cap(), this.#active.size))
-    this.#waiting.unshift(subscription)
-    this.#pump()
-  }
-
   #learnedCap: number | undefined
   #oversized = false
+  /** Whether this socket has answered something (EOSE or OK): only then is the backoff reset. */
+  #provenHealthy = false
+  readonly #requeued = new WeakSet<WireSubscription>()
 
   #cap(): number {
     const published = this.#services.limits().maxSubscriptions
@@ -422,7 +435,9 @@ export class RelayConnection {
   async authenticate(signal: AbortSignal): Promise<void> {
     if (this.#challenge !== undefined && this.#authenticatedChallenge === this.#challenge) return
     if (this.#authenticating === undefined) {
-      const attempt = this.#authenticate(signal)
+      // The attempt is shared, so it must not hang on one caller's signal: it runs on its own,
+      // bounded by authTimeoutMs at every step, and each caller may leave early.
+      const attempt = this.#authenticate(NEVER_ABORTED)
       this.#authenticating = attempt
       const clear = (): void => {
         if (this.#authenticating === attempt) this.#authenticating = undefined
@@ -430,7 +445,7 @@ export class RelayConnection {
       }
       attempt.then(clear, clear)
     }
-    await this.#authenticating
+    await raceAbort(this.#authenticating, signal, this.url)
   }
 
   async #authenticate(signal: AbortSignal): Promise<void> {
@@ -445,7 +460,7 @@ export class RelayConnection {
     const challenge = await this.#waitForChallenge(signal)
     let auth: NostrEvent
     try {
-      auth = await signer.signEvent({
+      auth = await withTimeout(signer.signEvent({
         kind: 22242,
         created_at: Math.floor(services.now() / 1000),
         tags: [
@@ -453,7 +468,7 @@ export class RelayConnection {
           ['challenge', challenge],
         ],
         content: '',
-      })
+      }), services.authTimeoutMs)
     } catch (cause) {
       this.#recordFailure('auth', 'signer refused AUTH')
       throw new RelayError('RELAY_AUTH_FAILED', 'The signer did not sign the AUTH event', { details: this.url, cause })
@@ -534,6 +549,7 @@ export class RelayConnection {
         return
       }
       case 'EOSE':
+        this.#markHealthy()
         this.#active.get(message.subId)?.onEose()
         return
       case 'CLOSED': {
@@ -543,12 +559,21 @@ export class RelayConnection {
         stats.subscriptionsClosed[key] = (stats.subscriptionsClosed[key] ?? 0) + 1
         // The relay's side is closed already: free the slot without sending CLOSE.
         this.#active.delete(message.subId)
-        target.onClosed(message.prefix, message.reason, message.message)
+        if (message.prefix !== 'auth-required' && looksLikeSubscriptionLimit(message.reason) && !this.#requeued.has(target)) {
+          // The relay has less room than it published (or than our default): learn its real cap
+          // and put the REQ back in line, once.
+          this.#requeued.add(target)
+          this.#learnedCap = Math.max(1, Math.min(this.#cap(), this.#active.size))
+          this.#waiting.unshift(target)
+        } else {
+          target.onClosed(message.prefix, message.reason, message.message)
+        }
         this.#pump()
         this.#scheduleIdleCheck()
         return
       }
       case 'OK': {
+        this.#markHealthy()
         const waiters = this.#okWaiters.get(message.eventId)
         if (waiters === undefined) return
         const answer: OkAnswer = { kind: 'ok', accepted: message.accepted, prefix: message.prefix, message: message.message, reason: message.reason }
@@ -644,6 +669,13 @@ export class RelayConnection {
     }
   }
 
+  /** The relay answered on this socket: it works, so the reconnect backoff starts over. */
+  #markHealthy(): void {
+    if (this.#provenHealthy) return
+    this.#provenHealthy = true
+    this.#services.backoff.recordSuccess()
+  }
+
   #touch(): void {
     this.#lastUsed = this.#services.now()
   }
@@ -706,6 +738,28 @@ export class RelayConnection {
 }
 
 function ignore(): void {}
+
+/** Rejects when `promise` has not settled after `ms` (signers may never answer). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+/** Whether a CLOSED reason says the relay has no room for another subscription. */
+function looksLikeSubscriptionLimit(reason: string): boolean {
+  return /too many|max(imum)?[ _-]*(concurrent )?subscriptions|subscription limit|limit of \d+ subscriptions/i.test(reason)
+}
 
 function isOversizeError(event: unknown): boolean {
   const error = (event as { error?: { code?: unknown }; message?: unknown } | null)?.error

@@ -215,6 +215,8 @@ export class RelayPool {
   readonly #information: RelayInformationCache | undefined
   readonly #now: () => number
   #openSlots = 0
+  /** Aborted by close(): stops NIP-11 fetches nobody else stops. */
+  readonly #closing = new AbortController()
   readonly #slotWaiters: Array<{ resolve: () => void; reject: (error: RelayError) => void }> = []
   #closed = false
 
@@ -271,6 +273,7 @@ export class RelayPool {
   subscribe(filters: readonly Filter[], options: SubscribeOptions): Subscription {
     this.#assertOpen()
     if (!Array.isArray(filters) || filters.length === 0) throw new TypeError('filters must be a non-empty array')
+    if (options.eoseTimeoutMs !== undefined) positiveInteger(options.eoseTimeoutMs, 0, 'eoseTimeoutMs')
     assertFilters(filters)
     const copies = filters.map((filter) => ({ ...filter }))
     const subscription = new PoolSubscription(copies, options, this.#subscriptionServices())
@@ -336,6 +339,7 @@ export class RelayPool {
    */
   async publish(event: NostrEvent, options: PublishOptions): Promise<PublishReport> {
     this.#assertOpen()
+    if (options.timeoutMs !== undefined) positiveInteger(options.timeoutMs, 0, 'timeoutMs')
     if (!isEventShape(event) || !verifyEvent(event)) {
       throw new RelayError('RELAY_EVENT_INVALID', 'Refusing to publish an event that does not verify', {
         details: `id ${String((event as { id?: unknown } | null)?.id).slice(0, 64)}`,
@@ -375,12 +379,13 @@ export class RelayPool {
     const signal = deadline.signal
     const remaining = (): number => options.timeoutMs ?? this.#settings.publishTimeoutMs
     try {
-      const connection = this.#connection(url)
-      await connection.open(signal)
       const backoff = this.#backoff(url)
+      // Checked before connecting: the penalty box would otherwise report a plain failure.
       if (backoff.lastFailure?.kind === 'rate-limited' && backoff.isBoxed()) {
         return { url, status: 'rate-limited', code: 'RELAY_CONNECTION_FAILED', message: `rate-limited; retry in ${Math.ceil(backoff.remainingMs() / 1000)} s` }
       }
+      const connection = this.#connection(url)
+      await connection.open(signal)
       let answer = await connection.sendEvent(event, remaining(), signal)
       if (answer.kind === 'ok' && !answer.accepted && answer.prefix === 'auth-required') {
         try {
@@ -391,12 +396,14 @@ export class RelayPool {
         }
         answer = await connection.sendEvent(event, remaining(), signal)
       }
+      if (answer.kind === 'disconnected' && this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       const outcome = classifyOk(url, answer)
       if (outcome.status === 'ok' || outcome.status === 'duplicate') stats.publishAccepted += 1
       if (outcome.status === 'rate-limited') connection.recordFailure('rate-limited', outcome.message ?? '')
       return outcome
     } catch (error) {
       if (timedOut) return { url, status: 'timeout', code: 'RELAY_TIMEOUT', message: 'no OK in time' }
+      if (this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       if (deadline.signal.aborted) return { url, status: 'aborted', code: 'RELAY_ABORTED' }
       return { url, status: 'failed', ...codeOf(error), message: error instanceof Error ? error.message : String(error) }
     } finally {
@@ -499,6 +506,7 @@ export class RelayPool {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#closing.abort()
     for (const subscription of [...this.#subscriptions]) subscription.close()
     this.#subscriptions.clear()
     for (const connection of this.#connections.values()) connection.shutdown()
@@ -554,8 +562,8 @@ export class RelayPool {
       idleTimeoutMs: settings.idleTimeoutMs,
       signer: this.#options.signer,
       limits: () => this.relayLimits(url),
-      prepare: async () => {
-        await this.#limitsFor(url)
+      prepare: async (signal) => {
+        await this.#limitsFor(url, signal)
       },
       acquireSlot: (conn, signal) => this.#acquireSlot(conn, signal),
       releaseSlot: () => this.#releaseSlot(),
@@ -568,10 +576,10 @@ export class RelayPool {
     return connection
   }
 
-  async #limitsFor(url: string): Promise<RelayLimits> {
+  async #limitsFor(url: string, signal: AbortSignal = this.#closing.signal): Promise<RelayLimits> {
     if (this.#information !== undefined) {
       try {
-        await this.#information.get(url)
+        await this.#information.get(url, { signal })
       } catch {
         // No document (or a bad one): the defaults apply.
       }
@@ -702,9 +710,12 @@ function codeOf(error: unknown): { code?: RelayErrorCode } {
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`)
+  // Timers take at most 2^31 - 1 ms; a larger value would fire at once.
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMER_MS) throw new RangeError(`${name} must be an integer from 1 to ${MAX_TIMER_MS}`)
   return value
 }
+
+const MAX_TIMER_MS = 2_147_483_647
 
 function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback

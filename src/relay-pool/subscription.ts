@@ -357,6 +357,7 @@ class RelayReq implements WireSubscription {
   #authTried = false
   #removed = false
   #started = false
+  #everEosed = false
 
   constructor(read: RelayRead, connection: RelayConnection, filters: readonly Filter[]) {
     this.#read = read
@@ -367,8 +368,10 @@ class RelayReq implements WireSubscription {
 
   start(subId: string): void {
     if (this.#removed) return
-    if (this.#newestSeen !== undefined) {
+    if (this.#newestSeen !== undefined && this.#everEosed) {
       // Resuming after a reconnect: ask only for what is newer than what this relay already gave.
+      // (Before EOSE, stored events come newest first, so `since` would skip older ones not yet
+      // received: then the original filters are sent again and duplicates are dropped by id.)
       const since = this.#newestSeen
       this.#sent = this.#filters.map((filter) => {
         const { limit: _limit, ...rest } = filter
@@ -431,6 +434,7 @@ class RelayReq implements WireSubscription {
     if (this.#removed) return
     this.#whenDrained(() => {
       this.eosed = true
+      this.#everEosed = true
       this.#read.reqEose()
     })
   }
