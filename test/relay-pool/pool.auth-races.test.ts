@@ -43,7 +43,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'hung'> {
   }
 }
 
-describe('review: AUTH', () => {
+describe('AUTH', () => {
   it('publish settles within its timeout even when the signer never answers the AUTH request', async () => {
     const relay = await scripted({ requireAuth: { writes: true } })
     const real = createSecretKeySigner(sk)

@@ -14,7 +14,7 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.close()))
 })
 
-describe('review: pool.close()', () => {
+describe('pool.close()', () => {
   it('aborts NIP-11 requests still in flight', async () => {
     const relay = await startScriptedRelay()
     relays.push(relay)

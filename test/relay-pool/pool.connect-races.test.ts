@@ -30,7 +30,7 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.close()))
 })
 
-describe('review: connect races', () => {
+describe('connect races', () => {
   it('pool.close() right after query() opens no socket afterwards', async () => {
     const relay = await scripted()
     const p = createRelayPool({ connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false })

@@ -34,7 +34,7 @@ function notes(n: number): NostrEvent[] {
   return Array.from({ length: n }, (_, i) => finalizeEvent({ kind: 1, content: `note ${i}`, created_at: t - i }, sk))
 }
 
-describe('review: docs vs code', () => {
+describe('what docs/relay-pool.md promises', () => {
   it('"later publishes to a rate-limited relay report rate-limited" also after its connection went idle', async () => {
     const relay = await scripted({ onEvent: behaviours.okWith(false, 'rate-limited: slow down') })
     const p = pool({ idleTimeoutMs: 50 })

@@ -13,7 +13,7 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.close()))
 })
 
-describe('review: reconnect backoff', () => {
+describe('reconnect backoff', () => {
   it('a relay that drops every connection after the REQ is retried with growing delays, not at the base rate forever', async () => {
     const relay = await startScriptedRelay({ onReq: (client) => client.terminate() })
     relays.push(relay)
