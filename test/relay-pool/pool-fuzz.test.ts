@@ -512,7 +512,7 @@ class PoolFuzzer {
 
   async run(commands: Iterable<Cmd>): Promise<void> {
     for (const cmd of commands) {
-      this.history.push(JSON.stringify(cmd, (k, v) => (typeof v === 'string' && v.length > 60 ? v.slice(0, 60) + '…' : typeof v === 'bigint' || typeof v === 'symbol' ? String(v) : v))?.slice(0, 300) ?? '?')
+      try { this.history.push(JSON.stringify(cmd, (k, v) => (typeof v === 'string' && v.length > 60 ? v.slice(0, 60) + '…' : typeof v === 'bigint' || typeof v === 'symbol' ? String(v) : v))?.slice(0, 300) ?? '?') } catch { this.history.push('(hostile)') }
       if (this.history.length > 80) this.history.shift()
       if (this.framesInRound >= MAX_ROUND) await this.tick()
       switch (cmd.t) {
