@@ -203,6 +203,8 @@ export class RelayConnection {
       services.stats.connectLatencyMs = HealthBook.smooth(services.stats.connectLatencyMs, services.now() - started)
       this.#state = 'open'
       this.#provenHealthy = false
+      // A cap learned from "too many subscriptions" belongs to the old socket's load.
+      this.#learnedCap = undefined
       this.#flushSendQueue()
       this.#resumeSubscriptions()
       this.#pump()

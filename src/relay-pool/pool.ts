@@ -64,6 +64,8 @@ export interface RelayPoolOptions {
   readonly maxMessageBytes?: number
   /** Events a relay may send beyond the filters' `limit` before EOSE. Default 20. */
   readonly maxEventsBeyondLimit?: number
+  /** Event copies waiting for one verification batch; more are dropped and counted. Default 50,000. */
+  readonly maxPendingVerification?: number
   /** Events any one REQ may bring before EOSE (filters without `limit`). Default 20,000. */
   readonly maxEventsBeforeEose?: number
   /** Verified ids and delivered ids remembered (LRU). Default 100,000. */
@@ -76,7 +78,10 @@ export interface RelayPoolOptions {
   readonly onNotice?: (relay: string, message: string) => void
   /** A listener of yours threw; the pool carried on. Default: `console.error`. */
   readonly onListenerError?: (error: unknown) => void
-  /** Clock in ms (tests). Default `Date.now`. */
+  /**
+   * Clock in ms (tests). Default `Date.now`. Timers still wait real time: a clock that stands
+   * still keeps a relay in its penalty box for good.
+   */
   readonly now?: () => number
 }
 
@@ -244,7 +249,10 @@ export class RelayPool {
     this.#defaultLimits = { ...DEFAULT_RELAY_LIMITS, ...options.defaultLimits }
     this.#connectCheck = createConnectPolicy({ ...options.connect, onionProxy: options.onionWebSocketFactory !== undefined })
     this.#authCheck = createAuthPolicy(options.auth)
-    this.#intake = new EventIntake({ verifiedCacheSize: this.#settings.seenCacheSize, maxPending: 50_000 })
+    this.#intake = new EventIntake({
+      verifiedCacheSize: this.#settings.seenCacheSize,
+      maxPending: positiveInteger(options.maxPendingVerification, 50_000, 'maxPendingVerification'),
+    })
     this.#seenPairs = new LruSet(this.#settings.seenCacheSize)
     const fetchImpl = options.fetch === false ? undefined : (options.fetch ?? globalThis.fetch)
     this.#information =
@@ -392,6 +400,7 @@ export class RelayPool {
           await connection.authenticate(signal)
         } catch (error) {
           if (error instanceof RelayError && (error.code === 'RELAY_ABORTED' || error.code === 'RELAY_TIMEOUT')) throw error
+          if (this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
           return { url, status: 'auth-required', prefix: 'auth-required', message: answer.message, ...codeOf(error) }
         }
         answer = await connection.sendEvent(event, remaining(), signal)

@@ -11,7 +11,12 @@
  * exactly once as unknown-subscription, not matching, beyond the limit, bad signature, or
  * delivered; events reach `onEvent` only when genuine and matching, once per id and subscription.
  * Nothing may throw out of the socket callback, no promise may reject unhandled, every publish
- * resolves with the status its last OK implies, and after `close()` nothing is left.
+ * resolves with the status its last OK implies, and after `close()` nothing is left. Now and then
+ * the relay drops the connection: the pool must ignore the old socket and reconnect.
+ *
+ * The pool runs on a clock the fuzzer advances (50 ms per turn of the event loop), so penalty boxes
+ * and the rest are deterministic. At the end, two small fixed cases on publishes in flight at
+ * close(), one of them a pool bug the fuzz found (marked `it.fails` until it is fixed).
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -49,7 +54,7 @@ function canonical(e: NostrEvent): string {
   return JSON.stringify([e.id, e.pubkey, e.created_at, e.kind, e.tags, e.content, e.sig])
 }
 
-// ---- fixture: a few hundred pre-signed events and their forgeries ------------------------------
+// ---- fixture: 150 pre-signed events and several hundred forgeries of them ----------------------
 
 const VARIANTS = ['genuine', 'extra', 'reordered', 'content', 'created_at', 'pubkey', 'tags', 'id', 'kind', 'sig'] as const
 type Variant = (typeof VARIANTS)[number]
@@ -97,22 +102,20 @@ function getFixture(): Fixture {
   return fixture
 }
 
-function variantOf(f: Fixture, variant: Variant, pick: number): { json: string; event: NostrEvent } {
+/** The JSON of event number `pick` in the given variant (genuine ones re-spelled, or a forgery). */
+function variantJson(f: Fixture, variant: Variant, pick: number): string {
   const base = f.events[pick % f.events.length] as NostrEvent
   switch (variant) {
     case 'genuine':
-      return { json: JSON.stringify(base), event: base }
+      return JSON.stringify(base)
     case 'extra':
       // Extra keys (an own `__proto__` among them) must be dropped by the parser, not rejected.
-      return { json: JSON.stringify(base).replace('{', '{"__proto__":{"polluted":1},"relays":["wss://x"],"seen":1,'), event: base }
-    case 'reordered': {
-      const keys = Object.keys(base).reverse()
-      return { json: JSON.stringify(base, keys), event: base }
-    }
+      return JSON.stringify(base).replace('{', '{"__proto__":{"polluted":1},"relays":["wss://x"],"seen":1,')
+    case 'reordered':
+      return JSON.stringify(base, Object.keys(base).reverse())
     default: {
       const list = f.forged[variant]
-      const event = list[pick % list.length] as NostrEvent
-      return { json: JSON.stringify(event), event }
+      return JSON.stringify(list[pick % list.length])
     }
   }
 }
@@ -181,6 +184,8 @@ const target: fc.Arbitrary<Target> = fc.oneof(
 const message = fc.oneof(
   { arbitrary: fc.tuple(fc.constantFrom(...MACHINE_PREFIXES), fc.constantFrom(':', ': ', ':  '), shortText).map(([p, sep, rest]) => `${p}${sep}${rest}`), weight: 6 },
   { arbitrary: fc.tuple(fc.constantFrom('Blocked', ' pow', 'auth-required ', 'unknown', 'rate_limited'), shortText).map(([p, rest]) => `${p}:${rest}`), weight: 1 },
+  // What relays say when they have no room for another subscription (the pool re-queues the REQ once).
+  { arbitrary: fc.constantFrom('error: too many subscriptions', 'blocked: max subscriptions reached', 'restricted: subscription limit'), weight: 1 },
   { arbitrary: shortText, weight: 2 },
   { arbitrary: fc.constant(undefined), weight: 1 },
   { arbitrary: notString, weight: 1 },
@@ -255,7 +260,7 @@ const commandArb: fc.Arbitrary<Cmd> = fc.oneof(
       accepted: fc.oneof({ arbitrary: fc.boolean(), weight: 100 }, { arbitrary: fc.constantFrom<unknown>('true', 1, null), weight: 10 }),
       message,
     }),
-    weight: 50,
+    weight: 80,
   },
   {
     arbitrary: fc
@@ -291,7 +296,7 @@ const commandArb: fc.Arbitrary<Cmd> = fc.oneof(
   },
   { arbitrary: fc.record({ t: fc.constant('unsubscribe' as const), i: fc.nat() }), weight: 5 },
   { arbitrary: fc.record({ t: fc.constant('publish' as const), pick: fc.nat() }), weight: 6 },
-  { arbitrary: fc.constant({ t: 'drop' as const }), weight: 3 },
+  { arbitrary: fc.constant({ t: 'drop' as const }), weight: 1 },
 )
 
 // ---- the run --------------------------------------------------------------------------------
@@ -347,7 +352,8 @@ interface Publish {
   awaiting: boolean
   sends: number
   outcome: PublishOutcome | undefined
-  awaitingAtEnd: boolean
+  /** Still waiting when the relay dropped the connection or the pool closed. */
+  endedBy: 'drop' | 'close' | undefined
   failure: unknown
   done: Promise<void>
 }
@@ -403,7 +409,6 @@ class PoolFuzzer {
   challenge: string | undefined
   noticesGot = 0
   drops = 0
-  history: string[] = []
   deliberateThrows = 0
   readonly listenerErrors: unknown[] = []
   /** Anything the pool did that it must not: the first few are reported. */
@@ -429,8 +434,9 @@ class PoolFuzzer {
       connectTimeoutMs: LONG,
       // A clock the fuzzer advances per turn, so penalty boxes (rate-limited, auth) come and go deterministically.
       now: () => this.clock,
-      // Reconnects after a drop wait a millisecond or two, not seconds.
-      backoff: { random: () => 0.5, baseMs: 2, maxMs: 20, penaltyMs: { 'rate-limited': 1_000, auth: 1_000 } },
+      // Boxes stay short on this clock (a turn is 50 ms), so rate limits come and go within a run;
+      // after a drop the fuzzer moves the clock past every box, so the pool reconnects at once.
+      backoff: { random: () => 0.5, baseMs: 2, maxMs: 20, penaltyMs: { 'rate-limited': 40, auth: 40 } },
       onEventSeen: (event) => {
         this.seenOnce.set(event.id, (this.seenOnce.get(event.id) ?? 0) + 1)
       },
@@ -465,22 +471,21 @@ class PoolFuzzer {
     if (old === undefined) return
     old.drop(1006)
     this.drops += 1
+    for (const entry of this.inFlight.values()) if (entry.awaiting) entry.endedBy = 'drop'
     this.gone.push(...this.active.keys())
     this.active.clear()
     this.challenge = undefined
     this.pendingAuth.length = 0
     await this.tick()
     if (old.receive('["NOTICE","from a dropped socket"]')) this.anomaly('the pool still listens to a dropped socket')
-    // A live subscription guarantees a reconnect (at once, or by the reconnect timer after the backoff).
-    await this.tick()
+    // Past any penalty box, so that a live subscription makes the pool connect at once; the turns
+    // spent waiting for the socket leave the clock alone, which keeps the run deterministic.
+    this.clock += 1_000
     this.subscribe({ t: 'subscribe', live: true, authors: 31, window: null, limit: null, ids: [] })
     const deadline = Date.now() + 3_000
-    for (let turns = 0; turns < 10_000 && Date.now() < deadline; turns++) {
-      await this.tick()
-      if (this.socket !== old && this.socket?.readyState === 1) break
-    }
+    for (let n = 0; n < 10_000 && Date.now() < deadline && !(this.socket !== old && this.socket?.readyState === 1); n++) await turns(1)
     await this.tick()
-    if (this.socket === old || this.socket?.readyState !== 1) { this.anomaly('the pool did not reconnect within 3 s'); console.log('DBG', this.fake.sockets.length, this.socket?.readyState, this.socket === old, this.pool.connectionCount(), JSON.stringify(this.pool.relayStats(RELAY)?.lastFailure), this.clock, this.handles.filter(h => h.open).map(h => h.sub?.report().relays[0]?.status)); if (this.anomalies.length === 1) console.log(this.history.join('\n')) }
+    if (this.socket === old || this.socket?.readyState !== 1) this.anomaly('the pool did not reconnect within 3 s')
   }
 
   anomaly(text: string): void {
@@ -512,8 +517,6 @@ class PoolFuzzer {
 
   async run(commands: Iterable<Cmd>): Promise<void> {
     for (const cmd of commands) {
-      try { this.history.push(JSON.stringify(cmd, (k, v) => (typeof v === 'string' && v.length > 60 ? v.slice(0, 60) + '…' : typeof v === 'bigint' || typeof v === 'symbol' ? String(v) : v))?.slice(0, 300) ?? '?') } catch { this.history.push('(hostile)') }
-      if (this.history.length > 80) this.history.shift()
       if (this.framesInRound >= MAX_ROUND) await this.tick()
       switch (cmd.t) {
         case 'tick':
@@ -606,13 +609,12 @@ class PoolFuzzer {
     const event = this.fixture.events[pick % this.fixture.events.length] as NostrEvent
     // One publish per id at a time, so the model knows whose EVENT and OK each frame is.
     if (this.inFlight.has(event.id)) return
-    const entry: Publish = { event, answers: [], awaiting: false, sends: 0, outcome: undefined, awaitingAtEnd: false, failure: undefined, done: Promise.resolve() }
+    const entry: Publish = { event, answers: [], awaiting: false, sends: 0, outcome: undefined, endedBy: undefined, failure: undefined, done: Promise.resolve() }
     this.inFlight.set(event.id, entry)
     this.publishes.push(entry)
     entry.done = this.pool.publish(event, { relays: [RELAY], origin: 'configured' }).then(
       (report) => {
         entry.outcome = report.relays[0]
-        entry.awaitingAtEnd = entry.awaiting
         this.inFlight.delete(event.id)
       },
       (error: unknown) => {
@@ -632,7 +634,7 @@ class PoolFuzzer {
       this.anomaly(`the pool sent non-JSON: ${text.slice(0, 80)}`)
       return
     }
-    if (socket !== this.socket) this.anomaly('the pool sent on a second socket')
+    if (socket !== this.socket) this.anomaly('the pool sent on a socket it had let go of')
     switch (msg[0]) {
       case 'REQ':
         this.#onReq(msg[1] as string, msg.slice(2) as Filter[])
@@ -678,7 +680,8 @@ class PoolFuzzer {
     if (!handle.open) this.anomaly(`REQ for closed subscription ${marker}`)
     if (this.active.has(subId)) this.anomaly(`subscription id ${subId} reused`)
     if (this.active.size >= SLOTS) this.anomaly(`REQ ${subId} over the ${SLOTS}-per-connection cap`)
-    // The first REQ carries the filters as given; a re-sent one (after AUTH) resumes with `since`.
+    // The first REQ carries the filters as given; one sent again (after AUTH, a reconnect or a
+    // relay's "too many subscriptions") may resume with `since`, so the model reads every REQ's filters.
     if (handle.reqs === 0 && JSON.stringify(filters) !== JSON.stringify(handle.filters)) {
       this.anomaly(`REQ filters ${JSON.stringify(filters)} differ from ${JSON.stringify(handle.filters)}`)
     }
@@ -695,7 +698,7 @@ class PoolFuzzer {
     return ids.length === 0 ? 'rz-none' : ids[t.i % ids.length]
   }
 
-  deliverCommand(cmd: Exclude<Cmd, { t: 'tick' | 'subscribe' | 'unsubscribe' | 'publish' }>): void {
+  deliverCommand(cmd: Exclude<Cmd, { t: 'tick' | 'subscribe' | 'unsubscribe' | 'publish' | 'drop' }>): void {
     switch (cmd.t) {
       case 'frame':
         this.deliver(cmd.data)
@@ -703,7 +706,7 @@ class PoolFuzzer {
       case 'event': {
         const subId = this.resolveTarget(cmd.target)
         for (let k = 0; k < cmd.burst; k++) {
-          const { json } = variantOf(this.fixture, cmd.variant, cmd.pick + k)
+          const json = variantJson(this.fixture, cmd.variant, cmd.pick + k)
           this.deliver(encode(`["EVENT",${JSON.stringify(subId)},${json}]`, cmd.form))
         }
         return
@@ -733,7 +736,7 @@ class PoolFuzzer {
       }
       case 'ok': {
         const pickFrom = (list: readonly string[]): unknown => (list.length === 0 ? cmd.id : list[cmd.i % list.length])
-        const awaiting = this.publishes.filter((p) => p.awaiting).map((p) => p.event.id)
+        const awaiting = [...this.inFlight.values()].filter((p) => p.awaiting).map((p) => p.event.id)
         const id =
           cmd.aim === 'publish'
             ? pickFrom(awaiting)
@@ -760,7 +763,7 @@ class PoolFuzzer {
         return
       case 'oversized': {
         // A genuine matching event padded (after the event, where the parser ignores it) to around the limit.
-        const { json } = variantOf(this.fixture, 'genuine', cmd.pick)
+        const json = variantJson(this.fixture, 'genuine', cmd.pick)
         const head = `["EVENT",${JSON.stringify(this.resolveTarget(cmd.target))},${json},"`
         const pad = Math.max(0, MAX_BYTES - encoder.encode(head).length - 2 + cmd.pad)
         this.deliver(encode(`${head}${'p'.repeat(pad)}"]`, cmd.form))
@@ -896,6 +899,7 @@ class PoolFuzzer {
 
   /** Closes the pool and checks that every publish resolved as its last OK says. */
   async close(): Promise<void> {
+    for (const entry of this.inFlight.values()) entry.endedBy = 'close'
     await this.pool.close()
     let timer: ReturnType<typeof setTimeout> | undefined
     const all = Promise.all(this.publishes.map((p) => p.done))
@@ -912,24 +916,31 @@ class PoolFuzzer {
 }
 
 /** The status a publish must end with, given the OKs the fuzzer answered it with. */
-function expectedPublishStatus(p: Publish): PublishStatus {
-  if (p.awaitingAtEnd || (p.sends > 0 && p.answers.length === 0)) return 'failed' // sent, then the pool closed
+function expectedPublishStatuses(p: Publish): readonly PublishStatus[] {
+  if (p.endedBy === 'drop') return ['failed']
+  if (p.endedBy === 'close') {
+    // Waiting for OK or for AUTH: aborted, as close() promises.
+    return ['aborted']
+  }
   const last = p.answers[p.answers.length - 1]
-  if (last === undefined) return 'rate-limited' // never sent: the relay had just rate-limited us
-  if (last.accepted) return last.prefix === 'duplicate' ? 'duplicate' : 'ok'
+  if (last === undefined) return ['rate-limited'] // never sent: the relay had just rate-limited us
+  if (last.accepted) return [last.prefix === 'duplicate' ? 'duplicate' : 'ok']
   switch (last.prefix) {
     case 'duplicate':
-      return 'duplicate'
+      return ['duplicate']
     case 'auth-required':
-      return 'auth-required'
+      return ['auth-required']
     case 'pow':
-      return 'pow-required'
+      return ['pow-required']
     case 'rate-limited':
-      return 'rate-limited'
+      return ['rate-limited']
     default:
-      return 'rejected'
+      return ['rejected']
   }
 }
+
+/** The error code that goes with a status, where the status implies one. */
+const PUBLISH_CODES: Partial<Record<PublishStatus, string>> = { failed: 'RELAY_CONNECTION_FAILED', aborted: 'RELAY_POOL_CLOSED' }
 
 /** Every check on a finished (closed) run. Plain comparisons first: `expect` per item is too slow. */
 function verifyRun(f: PoolFuzzer, statsBeforeClose: ReturnType<PoolFuzzer['statsView']>): void {
@@ -966,8 +977,13 @@ function verifyRun(f: PoolFuzzer, statsBeforeClose: ReturnType<PoolFuzzer['stats
 
   // Publishing: every publish resolved with the status its last OK implies.
   const wrong = f.publishes
-    .filter((p) => p.failure !== undefined || p.outcome?.status !== expectedPublishStatus(p))
-    .map((p) => ({ answers: p.answers, sends: p.sends, outcome: p.outcome, failure: String(p.failure), expected: expectedPublishStatus(p) }))
+    .filter((p) => {
+      const status = p.outcome?.status
+      if (p.failure !== undefined || status === undefined || !expectedPublishStatuses(p).includes(status)) return true
+      const code = PUBLISH_CODES[status]
+      return code !== undefined && p.outcome?.code !== code
+    })
+    .map((p) => ({ answers: p.answers, sends: p.sends, endedBy: p.endedBy, outcome: p.outcome, failure: String(p.failure), expected: expectedPublishStatuses(p) }))
   expect(wrong.slice(0, 3)).toEqual([])
   expect(({} as Record<string, unknown>).polluted).toBeUndefined()
 }
@@ -1010,15 +1026,27 @@ function* commandStream(target: number, frames: () => number): Generator<Cmd> {
 describe('relay pool fuzz (fixed seed)', () => {
   it('100,000+ random and malformed frames: nothing escapes, every frame counted, only valid matching events delivered', async () => {
     const tcpBefore = tcpHandles()
-    const result = await fuzz((fuzzer) => commandStream(100_000, () => fuzzer.frames))
+    // `fetch: false` means no NIP-11 request; a trap makes sure of it.
+    const realFetch = globalThis.fetch
+    let fetches = 0
+    globalThis.fetch = (() => {
+      fetches += 1
+      return Promise.reject(new Error('no network in the fuzz'))
+    }) as typeof fetch
+    let result: Awaited<ReturnType<typeof fuzz>>
+    try {
+      result = await fuzz((fuzzer) => commandStream(100_000, () => fuzzer.frames))
+    } finally {
+      globalThis.fetch = realFetch
+    }
     verifyRun(result.fuzzer, result.stats)
     const f = result.fuzzer
-    console.log(JSON.stringify({ frames: f.frames, ticks: f.ticks, parsed: f.parsed, tally: f.tally, expected: f.expected, publishes: f.publishes.length, statuses: f.publishes.map((p) => p.outcome?.status).reduce((m: Record<string, number>, s) => { m[String(s)] = (m[String(s)] ?? 0) + 1; return m }, {}), handles: f.handles.length, resumed: f.handles.filter((h) => h.reqs > 1).length, seen: f.handles.reduce((n, h) => n + h.expectedSeen, 0), throws: f.deliberateThrows }, null, 1))
     expect(f.frames).toBeGreaterThanOrEqual(100_000)
-    // Nothing here touched the network: one fake socket, no TCP handle, no DNS lookup.
+    // Nothing here touched the network: fake sockets only (one, plus one per drop), no fetch, no TCP handle, no DNS lookup.
+    expect(fetches).toBe(0)
+    expect(tcpHandles()).toBeLessThanOrEqual(tcpBefore)
     expect(f.drops).toBeGreaterThan(10)
     expect(f.fake.sockets.slice(0, -1).every((s) => s.closedBy === 'relay' && s.onmessage === null)).toBe(true)
-    expect(tcpHandles()).toBeLessThanOrEqual(tcpBefore)
 
     // The fuzz reached every path it is meant to: each parser reason, each kind of drop, floods,
     // deliveries and duplicates, CLOSED with each prefix, AUTH round trips and every publish status.
@@ -1033,6 +1061,7 @@ describe('relay pool fuzz (fixed seed)', () => {
     expect(Object.keys(f.expected.subscriptionsClosed).sort()).toEqual([...MACHINE_PREFIXES, 'none'].sort())
     expect(f.tally.authsSent).toBeGreaterThan(3)
     expect(f.handles.some((h) => h.reqs > 1), 'a subscription resumed after AUTH').toBe(true)
+    expect(f.publishes.some((p) => p.sends > 1), 'a publish re-sent after AUTH').toBe(true)
     const statuses = new Set(f.publishes.map((p) => p.outcome?.status))
     for (const status of ['ok', 'duplicate', 'rejected', 'pow-required', 'rate-limited'] as const) expect(statuses.has(status), status).toBe(true)
     // After close: the socket is closed by the pool, nothing listens, no slot is held.
@@ -1057,12 +1086,47 @@ function tcpHandles(): number {
   const counts = countResources()
   return (counts.TCPSocketWrap ?? 0) + (counts.TCPConnectWrap ?? 0) + (counts.TLSWrap ?? 0) + (counts.GetAddrInfoReqWrap ?? 0)
 }
-it('DEBUG drop', async () => {
-  const f = new PoolFuzzer()
-  await f.start()
-  for (let i = 0; i < 5; i++) {
-    await f.dropAndReconnect()
-    console.log('after drop', i, f.fake.sockets.length, f.socket?.readyState, f.anomalies, f.pool.connectionCount(), JSON.stringify(f.pool.relayStats(RELAY)?.lastFailure))
+
+/** Lets `n` turns of the event loop pass (microtasks and immediates; no timers). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Publishes one event to a fake relay, lets the relay answer the EVENT with `answer` (or not at
+ * all), closes the pool while the publish is still in flight and returns the publish's outcome.
+ */
+async function publishThenClose(answer: string | undefined): Promise<PublishOutcome | undefined> {
+  const fake = createFakeSocketFactory()
+  const key = new Uint8Array(32).fill(7)
+  const pool = createRelayPool({ webSocketFactory: fake.factory, fetch: false, signer: createSecretKeySigner(key), auth: 'always' })
+  try {
+    const event = finalizeEvent({ kind: 1, content: 'members only', created_at: T0, tags: [] }, key)
+    const pending = pool.publish(event, { relays: [RELAY], origin: 'configured' })
+    await turns(5)
+    const socket = fake.sockets[0]
+    if (socket?.sent.length !== 1 || !socket.sent[0]?.startsWith('["EVENT"')) throw new Error('setup: the EVENT was not sent')
+    if (answer !== undefined && !socket.receive(frame('OK', event.id, false, answer))) throw new Error('setup: the pool does not listen')
+    await turns(5)
+    await pool.close()
+    return (await pending).relays[0]
+  } finally {
+    await pool.close()
   }
-  await f.close()
+}
+
+describe('publishes in flight when the pool closes', () => {
+  it('a publish waiting for OK ends aborted with RELAY_POOL_CLOSED', async () => {
+    expect(await publishThenClose(undefined)).toMatchObject({ status: 'aborted', code: 'RELAY_POOL_CLOSED' })
+  })
+
+  // Pool bug found by the fuzz: close() promises "Operations in flight end with aborted /
+  // RELAY_POOL_CLOSED", but a publish that got `auth-required:` and waits for the relay's AUTH
+  // challenge ends `auth-required` with code RELAY_CONNECTION_FAILED ("Connection lost before AUTH"):
+  // the catch around `connection.authenticate()` in RelayPool#publishTo (src/relay-pool/pool.ts)
+  // returns auth-required without checking whether the pool closed. Flip to `it` once fixed (and
+  // narrow expectedPublishStatuses above to ['aborted']).
+  it('a publish waiting for the AUTH challenge ends aborted with RELAY_POOL_CLOSED too', async () => {
+    expect(await publishThenClose('auth-required: members only')).toMatchObject({ status: 'aborted', code: 'RELAY_POOL_CLOSED' })
+  })
 })
