@@ -28,7 +28,7 @@ import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { base64 } from '@scure/base'
 import { CryptoError } from '../errors.js'
-import { assertBytes, equalBytes, hexToBytes, randomBytes, utf8Encoder, utf8StrictDecoder, wipe } from './bytes.js'
+import { assertBytes, equalBytes, randomBytes, utf8Encoder, utf8StrictDecoder, wipe } from './bytes.js'
 import { sharedX } from './ecdh.js'
 
 const VERSION = 2

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest'
 import { bytesToHex } from '../../src/crypto/bytes.js'
 import { getPublicKey } from '../../src/crypto/keys.js'
 import * as nip04 from '../../src/crypto/nip04.js'
-import { CryptoError } from '../../src/errors.js'
 import { codeOf } from '../helpers/errors.js'
 
 // NIP-04 publishes no test vectors: correctness rests on node:crypto's AES-256-CBC (a known-answer

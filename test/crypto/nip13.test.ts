@@ -13,7 +13,6 @@ import { generateSecretKey, getPublicKey } from '../../src/crypto/keys.js'
 import { type PowProgress, getCommittedTarget, getPow, minePow } from '../../src/crypto/nip13.js'
 import { type PowWorkerMessage, type PowWorkerRequest, createPowMiner } from '../../src/crypto/pow-miner.js'
 import { finalizeEvent, verifyEvent } from '../../src/crypto/signature.js'
-import { CryptoError } from '../../src/errors.js'
 import { readJsonVector } from '../helpers/vectors.js'
 import { expectRejectionCode } from '../helpers/errors.js'
 

@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest'
 import { bytesToHex, hexToBytes, utf8Encoder } from '../../src/crypto/bytes.js'
 import { getPublicKey } from '../../src/crypto/keys.js'
 import * as nip44 from '../../src/crypto/nip44.js'
-import { CryptoError } from '../../src/errors.js'
 import { readJsonVector } from '../helpers/vectors.js'
 import { codeOf } from '../helpers/errors.js'
 

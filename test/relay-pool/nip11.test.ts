@@ -2,7 +2,6 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { RelayError } from '../../src/errors.js'
 import {
   type RelayInformation,
   RelayInformationCache,

@@ -1,6 +1,5 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { RelayError } from '../../src/errors.js'
 import { codeOf, errorOf } from '../helpers/errors.js'
 import { type ConnectDecision, type ConnectPolicyOptions, createAuthPolicy, createConnectPolicy } from '../../src/relay-pool/policy.js'
 import type { RelayOrigin } from '../../src/relay-pool/types.js'

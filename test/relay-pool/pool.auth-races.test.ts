@@ -4,30 +4,15 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSecretKeySigner, finalizeEvent, generateSecretKey, type NostrEvent, type Signer } from '../../src/crypto/index.js'
-import { createRelayPool, type PublishReport, type RelayPool, type RelayPoolOptions } from '../../src/relay-pool/pool.js'
-import { startScriptedRelay, type ScriptedRelay, type ScriptedRelayOptions } from '../helpers/scripted-relay.js'
+import type { PublishReport } from '../../src/relay-pool/pool.js'
+import { poolHarness } from '../helpers/pool-harness.js'
 
-const pools: RelayPool[] = []
-const relays: ScriptedRelay[] = []
+const { pool, scripted } = poolHarness()
 const sk = generateSecretKey()
 const releases: Array<() => void> = []
 
-function pool(options: RelayPoolOptions = {}): RelayPool {
-  const created = createRelayPool({ connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false, ...options })
-  pools.push(created)
-  return created
-}
-
-async function scripted(options: ScriptedRelayOptions = {}): Promise<ScriptedRelay> {
-  const relay = await startScriptedRelay(options)
-  relays.push(relay)
-  return relay
-}
-
 afterEach(async () => {
   for (const release of releases.splice(0)) release()
-  await Promise.all(pools.splice(0).map((p) => p.close()))
-  await Promise.all(relays.splice(0).map((r) => r.close()))
 })
 
 /** Resolves with the value, or with 'hung' after `ms` (the sentinel timer is cleared either way). */

@@ -3,37 +3,17 @@
  * opening the socket is ignored, and a socket that closes while NIP-11 is still being fetched
  * leaves the connection 'open' with no socket.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { finalizeEvent, generateSecretKey } from '../../src/crypto/index.js'
-import { createRelayPool, type RelayPool, type RelayPoolOptions } from '../../src/relay-pool/pool.js'
-import { waitFor } from '../helpers/relay-fleet.js'
-import { startScriptedRelay, type ScriptedRelay, type ScriptedRelayOptions } from '../helpers/scripted-relay.js'
+import { poolHarness } from '../helpers/pool-harness.js'
 
-const pools: RelayPool[] = []
-const relays: ScriptedRelay[] = []
+const { pool, scripted } = poolHarness()
 const sk = generateSecretKey()
-
-function pool(options: RelayPoolOptions = {}): RelayPool {
-  const created = createRelayPool({ connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false, ...options })
-  pools.push(created)
-  return created
-}
-
-async function scripted(options: ScriptedRelayOptions = {}): Promise<ScriptedRelay> {
-  const relay = await startScriptedRelay(options)
-  relays.push(relay)
-  return relay
-}
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()))
-  await Promise.all(relays.splice(0).map((r) => r.close()))
-})
 
 describe('connect races', () => {
   it('pool.close() right after query() opens no socket afterwards', async () => {
     const relay = await scripted()
-    const p = createRelayPool({ connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false })
+    const p = pool()
     const query = p.query([{ kinds: [1] }], { relays: [relay.url] }).catch(() => undefined)
     await p.close()
     await query

@@ -1,33 +1,15 @@
 /**
  * Review: behaviour promised by docs/relay-pool.md that the code does not deliver.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { finalizeEvent, generateSecretKey, type NostrEvent } from '../../src/crypto/index.js'
-import { createRelayPool, type RelayPool, type RelayPoolOptions } from '../../src/relay-pool/pool.js'
 import { waitFor } from '../helpers/relay-fleet.js'
-import { behaviours, startScriptedRelay, type ScriptedRelay, type ScriptedRelayOptions } from '../helpers/scripted-relay.js'
+import { behaviours } from '../helpers/scripted-relay.js'
+import { poolHarness } from '../helpers/pool-harness.js'
 
-const pools: RelayPool[] = []
-const relays: ScriptedRelay[] = []
+const { pool, scripted } = poolHarness()
 const sk = generateSecretKey()
 const now = (): number => Math.floor(Date.now() / 1000)
-
-function pool(options: RelayPoolOptions = {}): RelayPool {
-  const created = createRelayPool({ connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false, ...options })
-  pools.push(created)
-  return created
-}
-
-async function scripted(options: ScriptedRelayOptions = {}): Promise<ScriptedRelay> {
-  const relay = await startScriptedRelay(options)
-  relays.push(relay)
-  return relay
-}
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()))
-  await Promise.all(relays.splice(0).map((r) => r.close()))
-})
 
 function notes(n: number): NostrEvent[] {
   const t = now()

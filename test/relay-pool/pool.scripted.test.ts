@@ -2,47 +2,26 @@
  * The pool against scripted misbehaving relays: for each misbehaviour, the outcome the pool must
  * reach (dropped, demoted, an outcome with a code), not just "no crash".
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createSecretKeySigner, finalizeEvent, generateSecretKey, type NostrEvent } from '../../src/crypto/index.js'
 import { isDemoted } from '../../src/relay-pool/health.js'
-import { createRelayPool, type RelayPool, type RelayPoolOptions } from '../../src/relay-pool/pool.js'
 import { expectRejectionCode } from '../helpers/errors.js'
+import { poolHarness } from '../helpers/pool-harness.js'
 import { waitFor } from '../helpers/relay-fleet.js'
 import {
   behaviours,
-  startScriptedRelay,
   withBadSignature,
   withForgedContent,
-  type ScriptedRelay,
-  type ScriptedRelayOptions,
 } from '../helpers/scripted-relay.js'
 
-const pools: RelayPool[] = []
-const relays: ScriptedRelay[] = []
+const { pool, scripted } = poolHarness()
 const sk = generateSecretKey()
 const now = (): number => Math.floor(Date.now() / 1000)
-
-function pool(options: RelayPoolOptions = {}): RelayPool {
-  const created = createRelayPool({ connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false, ...options })
-  pools.push(created)
-  return created
-}
-
-async function scripted(options: ScriptedRelayOptions = {}): Promise<ScriptedRelay> {
-  const relay = await startScriptedRelay(options)
-  relays.push(relay)
-  return relay
-}
 
 function notes(n: number, kind = 1): NostrEvent[] {
   const t = now()
   return Array.from({ length: n }, (_, i) => finalizeEvent({ kind, content: `note ${i}`, created_at: t - i }, sk))
 }
-
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((p) => p.close()))
-  await Promise.all(relays.splice(0).map((r) => r.close()))
-})
 
 describe('reading from misbehaving relays', () => {
   it('a relay that never sends EOSE times out; what it sent is kept', async () => {
@@ -295,8 +274,7 @@ describe('publishing to misbehaving relays', () => {
 describe('policies and bounds', () => {
   it('refuses loopback addresses from other people\'s lists unless allowed, without connecting', async () => {
     const relay = await scripted()
-    const strict = createRelayPool({ fetch: false })
-    pools.push(strict)
+    const strict = pool({ connect: {} })
     const result = await strict.query([{ kinds: [1] }], { relays: [relay.url, 'not a url'] })
     expect(result.relays).toEqual([
       expect.objectContaining({ status: 'refused', code: 'RELAY_REFUSED_BY_POLICY', message: 'private-address' }),
@@ -373,8 +351,7 @@ describe('policies and bounds', () => {
 
   it('splits REQs to fit max_filters and max_message_length from NIP-11', async () => {
     const relay = await scripted({ nip11: { limitation: { max_filters: 2, max_message_length: 2_000 } } })
-    const p = createRelayPool({ connect: { allowPrivateHosts: ['127.0.0.1'] } })
-    pools.push(p)
+    const p = pool({ fetch: globalThis.fetch })
     const authors = Array.from({ length: 60 }, (_, i) => i.toString(16).padStart(64, '0'))
     const result = await p.query([{ kinds: [1], authors }, { kinds: [0] }, { kinds: [3] }], { relays: [relay.url] })
     expect(result.relays[0]?.status).toBe('eose')
