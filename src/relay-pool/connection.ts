@@ -14,6 +14,7 @@
 import type { NostrEvent } from '../crypto/event.js'
 import type { Signer } from '../crypto/signer.js'
 import { RelayError } from '../errors.js'
+import { raceAbort, withTimeout } from './abort.js'
 import type { FailureKind, RelayBackoff } from './backoff.js'
 import { HealthBook, type RelayStats } from './health.js'
 import { encodeAuth, encodeClose, encodeEventMessage, parseRelayMessage, type RelayMessage } from './messages.js'
@@ -112,11 +113,6 @@ export class RelayConnection {
     this.#lastUsed = services.now()
   }
 
-  /** Whether the socket is open. */
-  get isOpen(): boolean {
-    return this.#state === 'open'
-  }
-
   /** Whether the connection counts against the global cap (open or connecting). */
   get holdsSlot(): boolean {
     return this.#holdsSlot
@@ -136,11 +132,6 @@ export class RelayConnection {
   /** When the connection was last used (ms), for evicting the least recently used idle one. */
   get lastUsed(): number {
     return this.#lastUsed
-  }
-
-  /** Subscriptions on the wire and waiting for a slot (for tests and stats). */
-  get subscriptionCounts(): { active: number; waiting: number } {
-    return { active: this.#active.size, waiting: this.#waiting.length }
   }
 
   /**
@@ -173,7 +164,7 @@ export class RelayConnection {
         },
       )
     }
-    await raceAbort(this.#connecting, signal, this.url)
+    await raceAbort(this.#connecting, signal, () => aborted(this.url))
   }
 
   async #connect(): Promise<void> {
@@ -447,7 +438,7 @@ export class RelayConnection {
       }
       attempt.then(clear, clear)
     }
-    await raceAbort(this.#authenticating, signal, this.url)
+    await raceAbort(this.#authenticating, signal, () => aborted(this.url))
   }
 
   async #authenticate(signal: AbortSignal): Promise<void> {
@@ -741,21 +732,8 @@ export class RelayConnection {
 
 function ignore(): void {}
 
-/** Rejects when `promise` has not settled after `ms` (signers may never answer). */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
+function aborted(url: string): RelayError {
+  return new RelayError('RELAY_ABORTED', 'Aborted', { details: url })
 }
 
 /** Whether a CLOSED reason says the relay has no room for another subscription. */
@@ -782,23 +760,4 @@ function closeSocket(socket: WebSocketLike): void {
   } catch {
     // Closing an already-broken socket can throw in some implementations; it is gone either way.
   }
-}
-
-/** Awaits a shared promise, but lets this caller leave early when its own signal aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, url: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(new RelayError('RELAY_ABORTED', 'Aborted', { details: url }))
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new RelayError('RELAY_ABORTED', 'Aborted', { details: url }))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
 }

@@ -48,8 +48,6 @@ export class EventIntake {
   #pending: PendingCopy[] = []
   #flushScheduled = false
   #closed = false
-  /** Signature checks actually run (for tests and benchmarks). */
-  signatureChecks = 0
 
   constructor(options: EventIntakeOptions) {
     this.#verified = new LruMap(options.verifiedCacheSize)
@@ -104,7 +102,6 @@ export class EventIntake {
     })
     if (toVerify.length > 0) {
       const results = this.#safeVerify(toVerify)
-      this.signatureChecks += new Set(toVerify.map(signatureKey)).size
       toVerify.forEach((event, i) => {
         const index = toVerifyIndex[i] as number
         if (results[i] === true) {

@@ -14,6 +14,7 @@
 import { RelayError } from '../errors.js'
 import { LruMap } from './lru.js'
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './types.js'
+import { raceAbort } from './abort.js'
 
 /**
  * The `limitation` block of a NIP-11 document, after checking. A field is present only when the
@@ -348,28 +349,6 @@ function checkPositiveInteger(value: unknown, field: string, max: number): numbe
   return value
 }
 
-/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason)
-      return
-    }
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err)
-      },
-    )
-  })
-}
-
 /** Releases a body nobody will read, so its connection is not held open. */
 function discardBody(response: Response): void {
   try {
@@ -399,7 +378,7 @@ async function readCapped(response: Response, url: string, maxBytes: number, sig
   try {
     for (;;) {
       // Raced with the signal: a stream that ignores cancellation must not outlast the timeout.
-      const { done, value } = await abortable(reader.read(), signal)
+      const { done, value } = await raceAbort(reader.read(), signal, () => signal.reason)
       if (done) break
       total += value.byteLength
       // Counted as it arrives: Content-Length may be absent or wrong (chunked encoding, a liar).
@@ -490,7 +469,7 @@ export async function fetchRelayInformation(relayUrl: string, options: FetchRela
     }
     let response: Response
     try {
-      response = await abortable(pending, controller.signal)
+      response = await raceAbort(pending, controller.signal, () => controller.signal.reason)
     } catch (err) {
       // If a fetch that ignores its signal answers later, its body is released all the same.
       pending.then(discardBody, () => {})

@@ -20,6 +20,7 @@ import { LruSet } from './lru.js'
 import { RelayInformationCache, relayLimitsFrom, type RelayInformation } from './nip11.js'
 import { createAuthPolicy, createConnectPolicy, type AuthPolicy, type ConnectCheck, type ConnectPolicyOptions } from './policy.js'
 import {
+  errorFields,
   PoolSubscription,
   type RelayReadOutcome,
   type SubscribeOptions,
@@ -377,15 +378,15 @@ export class RelayPool {
     stats.publishAttempts += 1
     const deadline = new AbortController()
     let timedOut = false
+    const timeoutMs = options.timeoutMs ?? this.#settings.publishTimeoutMs
     const timer = setTimeout(() => {
       timedOut = true
       deadline.abort()
-    }, options.timeoutMs ?? this.#settings.publishTimeoutMs)
+    }, timeoutMs)
     const onCallerAbort = (): void => deadline.abort()
     if (options.signal?.aborted === true) deadline.abort()
     options.signal?.addEventListener('abort', onCallerAbort, { once: true })
     const signal = deadline.signal
-    const remaining = (): number => options.timeoutMs ?? this.#settings.publishTimeoutMs
     try {
       const backoff = this.#backoff(url)
       // Checked before connecting: the penalty box would otherwise report a plain failure.
@@ -394,16 +395,17 @@ export class RelayPool {
       }
       const connection = this.#connection(url)
       await connection.open(signal)
-      let answer = await connection.sendEvent(event, remaining(), signal)
+      let answer = await connection.sendEvent(event, timeoutMs, signal)
       if (answer.kind === 'ok' && !answer.accepted && answer.prefix === 'auth-required') {
         try {
           await connection.authenticate(signal)
         } catch (error) {
           if (error instanceof RelayError && (error.code === 'RELAY_ABORTED' || error.code === 'RELAY_TIMEOUT')) throw error
           if (this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
-          return { url, status: 'auth-required', prefix: 'auth-required', message: answer.message, ...codeOf(error) }
+          const { code } = errorFields(error)
+          return { url, status: 'auth-required', prefix: 'auth-required', message: answer.message, ...(code !== undefined && { code }) }
         }
-        answer = await connection.sendEvent(event, remaining(), signal)
+        answer = await connection.sendEvent(event, timeoutMs, signal)
       }
       if (answer.kind === 'disconnected' && this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       const outcome = classifyOk(url, answer)
@@ -414,7 +416,7 @@ export class RelayPool {
       if (timedOut) return { url, status: 'timeout', code: 'RELAY_TIMEOUT', message: 'no OK in time' }
       if (this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       if (deadline.signal.aborted) return { url, status: 'aborted', code: 'RELAY_ABORTED' }
-      return { url, status: 'failed', ...codeOf(error), message: error instanceof Error ? error.message : String(error) }
+      return { url, status: 'failed', ...errorFields(error) }
     } finally {
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onCallerAbort)
@@ -711,10 +713,6 @@ function classifyOk(url: string, answer: OkAnswer): PublishOutcome {
     default:
       return { ...base, status: 'rejected' }
   }
-}
-
-function codeOf(error: unknown): { code?: RelayErrorCode } {
-  return error instanceof RelayError ? { code: error.code as RelayErrorCode } : {}
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {

@@ -498,7 +498,8 @@ class RelayReq implements WireSubscription {
 
 const NEVER_ABORTED = new AbortController().signal
 
-function errorFields(error: unknown): { code?: RelayErrorCode; message?: string } {
+/** The code and message of a failure, for an outcome. Internal. */
+export function errorFields(error: unknown): { code?: RelayErrorCode; message?: string } {
   if (error instanceof RelayError) return { code: error.code as RelayErrorCode, message: error.message }
   return { message: error instanceof Error ? error.message : String(error) }
 }

@@ -95,6 +95,8 @@ export interface WsHost {
   nip11Requests(): number
   /** Whether the server is listening. */
   isListening(): boolean
+  /** Terminates every WebSocket abruptly (the clients see 1006) but keeps listening. */
+  dropConnections(): Promise<void>
   /** Destroys every TCP connection and stops listening. */
   kill(): Promise<void>
   /** Listens again on the same port. */
@@ -191,6 +193,11 @@ export async function startWsHost(options: WsHostOptions): Promise<WsHost> {
     sockets,
     nip11Requests: () => nip11Count,
     isListening: () => server !== undefined,
+    dropConnections: async () => {
+      const open = [...sockets]
+      for (const ws of open) ws.terminate()
+      await waitFor(() => open.every((ws) => ws.readyState === WebSocket.CLOSED), 2_000, 'sockets to drop')
+    },
     kill,
     restart: async () => {
       if (server) throw new Error('startWsHost: restart() while still listening')
@@ -464,11 +471,7 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<TestRe
       return results
     },
     publishDirect: storeOne,
-    dropConnections: async () => {
-      const sockets = [...host.sockets]
-      for (const ws of sockets) ws.terminate()
-      await waitFor(() => sockets.every((ws) => ws.readyState === WebSocket.CLOSED), 2_000, 'sockets to drop')
-    },
+    dropConnections: () => host.dropConnections(),
     kill: () => host.kill(),
     restart: () => host.restart(),
     close: async () => {

@@ -26,7 +26,6 @@ import {
   parseJson,
   rawToString,
   startWsHost,
-  waitFor,
 } from './relay-fleet.js'
 
 /** One client connection as the script sees it. */
@@ -269,11 +268,7 @@ export async function startScriptedRelay(options: ScriptedRelayOptions = {}): Pr
       }
       return sent
     },
-    dropConnections: async () => {
-      const sockets = [...host.sockets]
-      for (const ws of sockets) ws.terminate()
-      await waitFor(() => sockets.every((ws) => ws.readyState === WebSocket.CLOSED), 2_000, 'sockets to drop')
-    },
+    dropConnections: () => host.dropConnections(),
     kill: () => host.kill(),
     restart: () => host.restart(),
     close: async () => {
