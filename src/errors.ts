@@ -69,8 +69,17 @@ export const ERROR_CODES = {
     'RELAY_INFORMATION_INVALID',
     'RELAY_EVENT_INVALID',
   ],
-  storage: [] as string[],
-  outbox: [] as string[],
+  storage: [
+    'STORAGE_CLOSED',
+    'STORAGE_UNAVAILABLE',
+    'STORAGE_FULL',
+    'STORAGE_CORRUPT',
+    'STORAGE_SCHEMA_TOO_NEW',
+    'STORAGE_WRITE_FAILED',
+    'STORAGE_FILTER_INVALID',
+    'STORAGE_ABORTED',
+  ],
+  outbox: ['PUBLISH_QUEUE_CLOSED', 'PUBLISH_QUEUE_CORRUPT'],
 } as const
 
 /** A stable code raised by the crypto layer. */
@@ -78,6 +87,9 @@ export type CryptoErrorCode = (typeof ERROR_CODES.crypto)[number]
 
 /** A stable code raised by the relay-pool layer. */
 export type RelayErrorCode = (typeof ERROR_CODES.relay)[number]
+
+/** A stable code raised by a storage adapter. */
+export type StorageErrorCode = (typeof ERROR_CODES.storage)[number]
 
 /**
  * Any stable Rendezvous error code. Layers added later extend {@link ERROR_CODES}.
@@ -169,7 +181,12 @@ export class RelayError extends RendezvousError {
  * ```
  */
 export class StorageError extends RendezvousError {
+  declare readonly code: StorageErrorCode
   override name = 'StorageError'
+
+  constructor(code: StorageErrorCode, shortMessage: string, options?: RendezvousErrorOptions) {
+    super(code, shortMessage, options)
+  }
 }
 
 /**

@@ -135,6 +135,11 @@ export interface PublishOutcome {
   readonly code?: RelayErrorCode
   /** For `pow-required`: the difficulty the relay named, when it named one. */
   readonly difficulty?: number
+  /**
+   * When the relay is in its penalty box after this outcome (refused connects, `rate-limited:`),
+   * how long until the pool will try it again, in ms. A retrying caller waits at least this long.
+   */
+  readonly retryAfterMs?: number
 }
 
 /** The result of a publish: one outcome per relay. */
@@ -391,7 +396,8 @@ export class RelayPool {
       const backoff = this.#backoff(url)
       // Checked before connecting: the penalty box would otherwise report a plain failure.
       if (backoff.lastFailure?.kind === 'rate-limited' && backoff.isBoxed()) {
-        return { url, status: 'rate-limited', code: 'RELAY_CONNECTION_FAILED', message: `rate-limited; retry in ${Math.ceil(backoff.remainingMs() / 1000)} s` }
+        const retryAfterMs = backoff.remainingMs()
+        return { url, status: 'rate-limited', code: 'RELAY_CONNECTION_FAILED', message: `rate-limited; retry in ${Math.ceil(retryAfterMs / 1000)} s`, retryAfterMs }
       }
       const connection = this.#connection(url)
       await connection.open(signal)
@@ -410,13 +416,16 @@ export class RelayPool {
       if (answer.kind === 'disconnected' && this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       const outcome = classifyOk(url, answer)
       if (outcome.status === 'ok' || outcome.status === 'duplicate') stats.publishAccepted += 1
-      if (outcome.status === 'rate-limited') connection.recordFailure('rate-limited', outcome.message ?? '')
+      if (outcome.status === 'rate-limited') {
+        connection.recordFailure('rate-limited', outcome.message ?? '')
+        return { ...outcome, ...boxedFor(this.#backoff(url)) }
+      }
       return outcome
     } catch (error) {
       if (timedOut) return { url, status: 'timeout', code: 'RELAY_TIMEOUT', message: 'no OK in time' }
       if (this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       if (deadline.signal.aborted) return { url, status: 'aborted', code: 'RELAY_ABORTED' }
-      return { url, status: 'failed', ...errorFields(error) }
+      return { url, status: 'failed', ...errorFields(error), ...boxedFor(this.#backoff(url)) }
     } finally {
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onCallerAbort)
@@ -728,4 +737,9 @@ function nonNegativeInteger(value: number | undefined, fallback: number, name: s
   if (value === undefined) return fallback
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`)
   return value
+}
+
+/** `{ retryAfterMs }` while the relay sits in its penalty box, else nothing. */
+function boxedFor(backoff: RelayBackoff): { retryAfterMs?: number } {
+  return backoff.isBoxed() ? { retryAfterMs: backoff.remainingMs() } : {}
 }
