@@ -10,6 +10,8 @@ export default defineConfig({
     'relay-pool/index': 'src/relay-pool/index.ts',
     'outbox/index': 'src/outbox/index.ts',
     'storage/index': 'src/storage/index.ts',
+    'storage/sqlite': 'src/storage/sqlite.ts',
+    'storage/indexeddb': 'src/storage/indexeddb.ts',
   },
   format: ['esm'],
   target: 'es2022',
@@ -19,5 +21,5 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
-  external: [/^@noble\//, /^@scure\//, 'node:worker_threads'],
+  external: [/^@noble\//, /^@scure\//, /^node:/, 'better-sqlite3', 'idb-keyval'],
 })

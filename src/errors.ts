@@ -79,7 +79,7 @@ export const ERROR_CODES = {
     'STORAGE_FILTER_INVALID',
     'STORAGE_ABORTED',
   ],
-  outbox: ['PUBLISH_QUEUE_CLOSED', 'PUBLISH_QUEUE_CORRUPT'],
+  outbox: ['PUBLISH_QUEUE_CLOSED', 'PUBLISH_QUEUE_CORRUPT', 'OUTBOX_RELAY_URL_INVALID', 'TRACKER_ABORTED', 'TRACKER_CLOSED', 'TRACKER_UNCONFIRMED'],
 } as const
 
 /** A stable code raised by the crypto layer. */
@@ -90,6 +90,9 @@ export type RelayErrorCode = (typeof ERROR_CODES.relay)[number]
 
 /** A stable code raised by a storage adapter. */
 export type StorageErrorCode = (typeof ERROR_CODES.storage)[number]
+
+/** A stable code raised by the outbox layer. */
+export type OutboxErrorCode = (typeof ERROR_CODES.outbox)[number]
 
 /**
  * Any stable Rendezvous error code. Layers added later extend {@link ERROR_CODES}.
@@ -195,11 +198,16 @@ export class StorageError extends RendezvousError {
  * @example
  * ```ts
  * import { OutboxError } from 'nostr-rendezvous'
- * new OutboxError('RECIPIENT_NOT_READY', 'Recipient has no DM relays')
+ * new OutboxError('OUTBOX_RELAY_URL_INVALID', 'Not a relay URL', { details: 'entry 2' })
  * ```
  */
 export class OutboxError extends RendezvousError {
+  declare readonly code: OutboxErrorCode
   override name = 'OutboxError'
+
+  constructor(code: OutboxErrorCode, shortMessage: string, options?: RendezvousErrorOptions) {
+    super(code, shortMessage, options)
+  }
 }
 
 /**

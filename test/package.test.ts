@@ -12,13 +12,34 @@ async function load(subpath: string): Promise<Record<string, unknown>> {
   return import(new URL(target, new URL('../', import.meta.url)).href)
 }
 
+/** Every built file reachable from `entry` through static relative imports. */
+function chunkGraph(entry: string): Set<string> {
+  const root = new URL('../', import.meta.url)
+  const seen = new Set<string>()
+  const queue = [new URL(entry, root).pathname]
+  while (queue.length > 0 && seen.size < 500) {
+    const file = queue.pop()!
+    if (seen.has(file)) continue
+    seen.add(file)
+    const code = readFileSync(file, 'utf8')
+    for (const m of code.matchAll(/(?:from|import)\s*["'](\.{1,2}\/[^"']+)["']/g)) queue.push(new URL(m[1]!, `file://${file}`).pathname)
+  }
+  return seen
+}
+
+/** Whether a built file imports `name` (statically or dynamically). */
+function importsPackage(file: string, name: string): boolean {
+  const code = readFileSync(file, 'utf8')
+  return new RegExp(`(?:from|import)\\s*\\(?\\s*["']${name}["']`).test(code)
+}
+
 describe('the built package', () => {
   it('has been built', () => {
     expect(existsSync(distUrl), 'dist/ is missing: run `npm run build`').toBe(true)
   })
 
   it('exports map: every condition lists types first and points at files that exist', () => {
-    expect(subpaths).toEqual(['.', './crypto', './relay-pool', './outbox', './storage'])
+    expect(subpaths).toEqual(['.', './crypto', './relay-pool', './outbox', './storage', './storage/sqlite', './storage/indexeddb'])
     for (const subpath of subpaths) {
       const conditions = Object.keys(pkg.exports[subpath])
       expect(conditions[0]).toBe('types')
@@ -45,6 +66,17 @@ describe('the built package', () => {
       caught = err
     }
     expect(caught).toBeInstanceOf(root.RendezvousError as new () => Error)
+  })
+
+  it('drivers stay on their own subpaths: no other entry reaches better-sqlite3 or idb-keyval', () => {
+    const driverOf: Record<string, string> = { './storage/sqlite': 'better-sqlite3', './storage/indexeddb': 'idb-keyval' }
+    for (const subpath of subpaths) {
+      const reached = chunkGraph(pkg.exports[subpath].default as string)
+      for (const [driverSubpath, driver] of Object.entries(driverOf)) {
+        const imports = [...reached].some((file) => importsPackage(file, driver))
+        expect(imports, `${subpath} -> ${driver}`).toBe(subpath === driverSubpath)
+      }
+    }
   })
 
   it('the public API of each subpath changes only deliberately', async () => {

@@ -49,6 +49,11 @@ export interface RelayStats {
    * messages. A relay with demerits is ranked lower by the scorer; see {@link isDemoted}.
    */
   demerits: number
+  /**
+   * While the relay sits in its penalty box, when the pool will try it again (ms since the epoch);
+   * `undefined` when it may be tried now. Filled in by the pool's `relayStats()`.
+   */
+  penaltyUntil?: number | undefined
 }
 
 /** Demerits after which a relay counts as demoted. */

@@ -444,7 +444,15 @@ export class RelayPool {
    */
   relayStats(url: string): RelayStats | undefined {
     const normalized = tryNormalizeRelayUrl(url)
-    return normalized === undefined ? undefined : this.#health.snapshot(normalized)
+    const stats = normalized === undefined ? undefined : this.#health.snapshot(normalized)
+    return stats && this.#withPenalty(stats)
+  }
+
+  /** The snapshot with `penaltyUntil` filled in from the relay's backoff. */
+  #withPenalty(stats: RelayStats): RelayStats {
+    const backoff = this.#backoffs.get(stats.url)
+    if (backoff?.isBoxed()) stats.penaltyUntil = backoff.retryAt()
+    return stats
   }
 
   /**
@@ -457,7 +465,7 @@ export class RelayPool {
    * ```
    */
   allRelayStats(): RelayStats[] {
-    return this.#health.snapshots()
+    return this.#health.snapshots().map((stats) => this.#withPenalty(stats))
   }
 
   /**

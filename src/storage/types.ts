@@ -48,8 +48,9 @@ export const RECORD_COLLECTIONS: readonly RecordCollection[] = [
  * - `superseded`: a newer version of this replaceable/addressable event is already stored, so this
  *   one was not kept (NIP-01: newest wins, ties to the lowest id);
  * - `deleted`: the author already deleted it (NIP-09), so it was not kept;
- * - `invalid`: not an event (bad shape); `reason` says why. Signatures are not checked here: the
- *   relay pool verifies before anything reaches storage.
+ * - `invalid`: not stored: not an event (bad shape), or an ephemeral kind (20000-29999, which
+ *   NIP-01 says relays do not store either); `reason` says why. Signatures are not checked here:
+ *   the relay pool verifies before anything reaches storage.
  */
 export type PutStatus = 'stored' | 'duplicate' | 'superseded' | 'deleted' | 'invalid'
 
