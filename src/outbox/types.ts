@@ -24,7 +24,8 @@ export type Candidates =
 /**
  * Why an author got fewer than `perAuthor` relays:
  * - `no-relays`: nothing is known about where they write (fewer candidates than k, none unhealthy);
- * - `unhealthy`: they have candidates, but the ones that would have filled their quota are unhealthy;
+ * - `unhealthy`: they have candidates, but the ones that would have filled their quota are unhealthy
+ *   (listed in `unhealthy`) or weighted 0 (ruled out, e.g. by the user);
  * - `budget`: usable relays exist but the connection budget ran out before reaching them.
  */
 export type ShortReason = 'no-relays' | 'budget' | 'unhealthy'
@@ -34,7 +35,10 @@ export interface ShortAuthor {
   readonly reason: ShortReason
   /** How many relays the author got. */
   readonly have: number
-  /** How many were asked for: min(k, usable candidates) or k when it is `no-relays`. */
+  /**
+   * How many were wanted: for `budget`, min(k, usable candidates); for `unhealthy`, min(k, usable +
+   * unhealthy candidates) — what they would have with those relays back; for `no-relays`, k.
+   */
   readonly want: number
 }
 
