@@ -13,9 +13,11 @@
  *   plan is re-planned once with `replanAfterFailure`, as the client does;
  * - variants of ours to explain the figures: no re-plan, k = 1 and 3, and dead relays known up
  *   front (`unhealthy`, what NIP-66 liveness data gives).
+ * A sweep then runs ours (k = 2, re-plan) with each `firstCoverBonus` of `--bonus` and prints,
+ * per bonus, the share of the ceiling, copies per event and authors left with no relay.
  *
  * Usage: node scripts/run-ts.mjs bench/recall.bench.ts [--seeds 1,2,3] [--people 12000]
- *        [--follows 200,1000,2000,10000]
+ *        [--follows 200,1000,2000,10000] [--bonus 0,0.25,0.5,1,2]
  *
  * @module
  */
@@ -50,6 +52,14 @@ const PEOPLE = argList('people', [12_000])[0] ?? 12_000
 const FOLLOW_COUNTS = argList('follows', [200, 1_000, 2_000, 10_000]).filter((n) => n <= PEOPLE)
 const BUDGET = 20
 const K = 2
+const BONUSES = ((): number[] => {
+  const i = process.argv.indexOf('--bonus')
+  const raw = i >= 0 ? process.argv[i + 1] : undefined
+  if (raw === undefined) return [0, 0.25, 0.5, 1, 2]
+  const values = raw.split(',').map(Number)
+  if (values.some((v) => !(v >= 0) || !Number.isFinite(v))) throw new RangeError(`--bonus takes numbers >= 0, got ${raw}`)
+  return values
+})()
 
 // ---------------------------------------------------------------------------------------------
 // The simulation
@@ -200,14 +210,17 @@ interface OursOptions {
   readonly knowDead: boolean
   /** Authors who never post left out of the candidates (what a last-seen timestamp would tell). */
   readonly activeOnly?: boolean
+  /** `firstCoverBonus`; the selector's default when absent. */
+  readonly bonus?: number
 }
 
-function ours(world: World, { k, replan, knowDead, activeOnly = false }: OursOptions): Plan {
+function ours(world: World, { k, replan, knowDead, activeOnly = false, bonus }: OursOptions): Plan {
   const candidates = activeOnly ? new Map([...world.candidates].filter(([author]) => world.person(author).posts > 0)) : world.candidates
   const options: SelectRelaysOptions = {
     candidates,
     perAuthor: k,
     maxRelays: BUDGET,
+    ...(bonus !== undefined ? { firstCoverBonus: bonus } : {}),
     ...(knowDead ? { unhealthy: world.network.relays.filter((r) => !r.alive).map((r) => r.url) } : {}),
   }
   const start = performance.now()
@@ -313,9 +326,25 @@ function buildWorld(network: SyntheticNetwork, followCount: number, seed: number
   }
 }
 
+/** Authors the first selection (before any re-plan) gives no relay although they have some. */
+function uncoveredAuthors(world: World, k: number, bonus: number): number {
+  const first = selectRelays({ candidates: world.candidates, perAuthor: k, maxRelays: BUDGET, firstCoverBonus: bonus })
+  let n = 0
+  for (const s of first.short.values()) if (s.have === 0 && s.reason === 'budget') n++
+  return n
+}
+
+interface SweepCell {
+  readonly ofCeiling: number
+  readonly copies: number
+  readonly zeroK2: number
+  readonly zeroK1: number
+}
+
 function main(): void {
   console.log(`recall simulation: network of ${PEOPLE} people, seeds ${SEEDS.join(',')}, budget ${BUDGET}, k=${K}`)
   const summary: string[] = []
+  const sweep: { label: string; cells: SweepCell[] }[] = []
   for (const seed of SEEDS) {
     const t0 = performance.now()
     const network = generateNetwork({ seed, people: PEOPLE })
@@ -363,8 +392,37 @@ function main(): void {
           `${copies.toFixed(2)} copies/event [target <= ${K + 0.3}: ${copies <= K + 0.3 ? 'met' : `MISSED by ${(copies - K - 0.3).toFixed(2)}`}], ` +
           `${oursRow.outcome.connections} relays asked (${oursRow.outcome.deadConnections} dead)`,
       )
+      const zeroK1 = uncoveredAuthors(world, 1, 0)
+      sweep.push({
+        label: `seed ${seed} ${pad(followCount, 6)} follows`,
+        cells: BONUSES.map((bonus) => {
+          const o = simulate(world, ours(world, { k: K, replan: true, knowDead: false, bonus }))
+          return {
+            ofCeiling: o.recalled / Math.max(1, top.recalled),
+            copies: o.downloads / Math.max(1, o.recalled),
+            zeroK2: uncoveredAuthors(world, K, bonus),
+            zeroK1,
+          }
+        }),
+      })
     }
   }
+  console.log(`\n== firstCoverBonus sweep (ours k=${K} b=${BUDGET} + replan): % of ceiling events / copies per event / authors with no relay in the first selection (k=1 for reference)`)
+  console.log(`${''.padEnd(22)}${BONUSES.map((b) => pad(`bonus ${b}`, 22)).join('')}${pad('k=1 zero', 10)}`)
+  for (const { label, cells } of sweep) {
+    const row = cells.map((c) => pad(`${pct(c.ofCeiling, 1)} / ${c.copies.toFixed(2)} / ${c.zeroK2}`, 22)).join('')
+    console.log(`${label.padEnd(22)}${row}${pad(cells[0]?.zeroK1 ?? '-', 10)}`)
+  }
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+  const stat = BONUSES.map((_, i) => {
+    const col = sweep.map((s) => s.cells[i] as SweepCell)
+    return pad(`${(100 * mean(col.map((c) => c.ofCeiling))).toFixed(2)}% min ${pct(Math.min(...col.map((c) => c.ofCeiling)), 1)}`, 22)
+  })
+  console.log(`${'mean, worst'.padEnd(22)}${stat.join('')}`)
+  const met = BONUSES.map((_, i) => pad(`${sweep.filter((s) => (s.cells[i] as SweepCell).ofCeiling >= 0.95).length}/${sweep.length} >= 95%`, 22))
+  console.log(`${'target met'.padEnd(22)}${met.join('')}`)
+  const zeros = BONUSES.map((_, i) => pad(`${sweep.reduce((sum, s) => sum + (s.cells[i] as SweepCell).zeroK2, 0)} (k=1: ${sweep.reduce((sum, s) => sum + (s.cells[i] as SweepCell).zeroK1, 0)})`, 22))
+  console.log(`${'no relay, total'.padEnd(22)}${zeros.join('')}`)
   console.log('\n== targets (ours = selectRelays k=2, budget 20, one re-plan after failed connections)')
   for (const line of summary) console.log(line)
   console.log('\n"copies/ev" = downloads per recalled event (1 = no duplicate); "dead" = relays asked that failed to connect.')

@@ -12,8 +12,10 @@
  * change at 1,000 follows (a follow added or removed, a relay's weight changed, a relay turned
  * unhealthy); fresh input copies every repetition; p50 and p95.
  *
- * Run: node scripts/run-ts.mjs bench/selection.bench.ts [--quick] [--speed]
- * (--quick: one network seed instead of three and fewer speed repetitions; --speed: speed only.)
+ * Run: node scripts/run-ts.mjs bench/selection.bench.ts [--quick] [--speed] [--bonus 0,0.5,1]
+ * (--quick: one network seed instead of three and fewer speed repetitions; --speed: speed only;
+ * --bonus: the `firstCoverBonus` values to compare, one coverage column each, default the
+ * selector's default. The reference is always the optimum of plain coverage.)
  *
  * @module
  */
@@ -23,6 +25,14 @@ import { declaredCandidates, generateNetwork, pickFollows, type SyntheticNetwork
 
 const quick = process.argv.includes('--quick')
 const speedOnly = process.argv.includes('--speed')
+const BONUSES: (number | undefined)[] = ((): (number | undefined)[] => {
+  const i = process.argv.indexOf('--bonus')
+  const raw = i >= 0 ? process.argv[i + 1] : undefined
+  if (raw === undefined) return [undefined]
+  const values = raw.split(',').map(Number)
+  if (values.some((v) => !(v >= 0) || !Number.isFinite(v))) throw new RangeError(`--bonus takes numbers >= 0, got ${raw}`)
+  return values
+})()
 
 // No forced GC: measured, a full collection before a call (or a batch) makes the next calls 3-10x
 // slower (cold allocation space, concurrent sweeping). Timings include the GC the runs cause.
@@ -275,10 +285,11 @@ interface Family {
 
 async function quality(highs: HighsRuntime, family: Family): Promise<void> {
   console.log(`\n${family.name}: quality vs HiGHS optimum (budget ${BUDGET}; seeds ${SEEDS.join(', ')}; worst over seeds)`)
-  console.log('follows k | coverage ours/opt  greedy/opt | full-cover size ours/opt (worst +%) | greedy sizes | solver (cov; size)')
+  const bonusNames = BONUSES.map((b) => (b === undefined ? 'default bonus' : `bonus ${b}`)).join(', ')
+  console.log(`follows k | coverage ours/opt (${bonusNames})  greedy/opt | full-cover size ours/opt (worst +%) | greedy sizes | solver (cov; size)`)
   for (const follows of FOLLOWS) {
     for (const k of KS) {
-      let worstCov = Infinity
+      const worstCov = BONUSES.map(() => Infinity)
       let worstGreedy = Infinity
       let worstSize = -Infinity
       let sizes = ''
@@ -286,11 +297,13 @@ async function quality(highs: HighsRuntime, family: Family): Promise<void> {
       const solver: string[] = []
       for (let i = 0; i < SEEDS.length; i++) {
         const candidates = family.make(i, follows)
-        const ours = selectRelays({ candidates, perAuthor: k, maxRelays: BUDGET })
         const opt = optimumCoverage(highs, candidates, k, BUDGET)
         const greedy = plainGreedy(candidates, k, BUDGET)
         const optCov = opt.proven ? opt.value : opt.bound
-        worstCov = Math.min(worstCov, checkCoverage(ours, k) / optCov)
+        BONUSES.forEach((bonus, b) => {
+          const options = { candidates, perAuthor: k, maxRelays: BUDGET, ...(bonus === undefined ? {} : { firstCoverBonus: bonus }) }
+          worstCov[b] = Math.min(worstCov[b]!, checkCoverage(selectRelays(options), k) / optCov)
+        })
         worstGreedy = Math.min(worstGreedy, greedy.coverage / optCov)
         const full = selectRelays({ candidates, perAuthor: k, maxRelays: NO_BUDGET })
         const optSize = optimumCoverSize(highs, candidates, k)
@@ -305,7 +318,7 @@ async function quality(highs: HighsRuntime, family: Family): Promise<void> {
         )
       }
       console.log(
-        `${String(follows).padStart(7)} ${k} | ${pct(worstCov).padStart(15)} ${pct(worstGreedy).padStart(11)} | ` +
+        `${String(follows).padStart(7)} ${k} | ${worstCov.map((c) => pct(c).padStart(8)).join(' ')} ${pct(worstGreedy).padStart(11)} | ` +
           `${sizes.padEnd(24)} ${('+' + pct(worstSize)).padStart(8)} | ${greedySizes.padEnd(12)} | ${solver.join('; ')}`,
       )
     }

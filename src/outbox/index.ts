@@ -86,6 +86,7 @@ export {
   createPublishQueue,
 } from './publish-queue.js'
 export {
+  type CoverSelection,
   type SelectRelaysOptions,
   type UpdateSelectionOptions,
   MAX_CANDIDATES_PER_AUTHOR,
