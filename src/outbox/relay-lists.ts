@@ -531,6 +531,21 @@ export function relayHintsFromEvent(event: unknown): RelayHint[] {
 
 // ---- building one's own lists -----------------------------------------------------------------
 
+/**
+ * Normalises relay URLs the user or the application gave (not network input), deduplicated in
+ * order.
+ *
+ * @internal Shared by the router and the tracker; not part of the public API.
+ * @param urls - the URLs.
+ * @param field - the option's name, for error messages.
+ * @returns the normalised URLs.
+ * @throws OutboxError `OUTBOX_RELAY_URL_INVALID` naming the entry; TypeError when not an array of strings.
+ */
+export function ownRelayUrls(urls: unknown, field: string): string[] {
+  if (!Array.isArray(urls)) throw new TypeError(`${field} must be an array of relay URLs`)
+  return [...new Set(urls.map((raw: unknown, i) => ownUrl(raw, `${field}[${i}]`)))]
+}
+
 /** Normalises one of the user's own URLs, or throws `OUTBOX_RELAY_URL_INVALID` naming it. */
 function ownUrl(input: unknown, field: string): string {
   if (typeof input !== 'string') throw new TypeError(`${field} must be a string, got ${typeof input}`)

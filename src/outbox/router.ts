@@ -22,12 +22,10 @@ import type { NostrEvent } from '../crypto/event.js'
 import { findNostrUris } from '../crypto/nip21.js'
 import { isDemoted } from '../relay-pool/health.js'
 import type { RelayPool } from '../relay-pool/pool.js'
-import { relayUrlProblem, tryNormalizeRelayUrl } from '../relay-pool/url.js'
-import { OutboxError } from '../errors.js'
 import type { Storage } from '../storage/types.js'
 import type { EvidenceStore, PersonEvidence, RelayEvidence } from './evidence.js'
 import type { PublishTarget } from './publish-queue.js'
-import { FOLLOW_LIST_KIND, normalizeCached, relayHintsFromEvent } from './relay-lists.js'
+import { FOLLOW_LIST_KIND, normalizeCached, ownRelayUrls, relayHintsFromEvent } from './relay-lists.js'
 import { relayHealthFactor, scoreCandidates, scoreRelays } from './scorer.js'
 import type { EvidenceSource } from './scorer.js'
 import { replanAfterFailure, selectRelays } from './selector.js'
@@ -594,7 +592,7 @@ class OutboxRouter implements Router {
     const maxRelays = positiveInt(options.maxRelays, 'options.maxRelays', 40)
     const minHealth = options.minHealth ?? 0.5
     if (typeof minHealth !== 'number' || !(minHealth >= 0 && minHealth <= 1)) throw new RangeError(`options.minHealth must be in [0, 1], got ${String(minHealth)}`)
-    const extra = ownRelays(options.extraRelays ?? [], 'options.extraRelays')
+    const extra = ownRelayUrls(options.extraRelays ?? [], 'options.extraRelays')
     const people = options.people ?? []
     if (!Array.isArray(people)) throw new TypeError('options.people must be an array')
     people.forEach((p, i) => checkPubkey(p, `options.people[${i}]`))
@@ -676,21 +674,6 @@ function taggedPeople(event: NostrEvent): string[] {
       else if (decoded.type === 'nprofile') out.add(decoded.data.pubkey)
     }
   }
-  return [...out]
-}
-
-/** Normalises relays the application gave; an invalid one throws `OUTBOX_RELAY_URL_INVALID`. */
-function ownRelays(urls: unknown, field: string): string[] {
-  if (!Array.isArray(urls)) throw new TypeError(`${field} must be an array of relay URLs`)
-  const out = new Set<string>()
-  urls.forEach((raw: unknown, i) => {
-    if (typeof raw !== 'string') throw new TypeError(`${field}[${i}] must be a string`)
-    const url = tryNormalizeRelayUrl(raw)
-    if (url === undefined) {
-      throw new OutboxError('OUTBOX_RELAY_URL_INVALID', 'Relay URL is not valid', { details: `${field}[${i}]: ${relayUrlProblem(raw) ?? 'invalid'}` })
-    }
-    out.add(url)
-  })
   return [...out]
 }
 

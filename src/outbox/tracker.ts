@@ -27,7 +27,6 @@ import { OutboxError, type OutboxErrorCode, RelayError, StorageError } from '../
 import type { QueryResult, RelayPool } from '../relay-pool/pool.js'
 import type { RelayReadOutcome, RelayReadStatus } from '../relay-pool/subscription.js'
 import type { Filter } from '../relay-pool/types.js'
-import { relayUrlProblem, tryNormalizeRelayUrl } from '../relay-pool/url.js'
 import { isNewerVersion, kindClass } from '../storage/event-rules.js'
 import type { JsonValue, Storage } from '../storage/types.js'
 import type { EvidenceStore } from './evidence.js'
@@ -41,6 +40,7 @@ import {
   parseDmRelayList,
   parseKind3Relays,
   parseRelayList,
+  ownRelayUrls,
 } from './relay-lists.js'
 import { relayHealthFactor, scoreRelays } from './scorer.js'
 
@@ -419,21 +419,6 @@ function checkSignal(signal: unknown): AbortSignal | undefined {
   return signal as AbortSignal
 }
 
-/** Normalises relays the application gave; an invalid one throws `OUTBOX_RELAY_URL_INVALID`. */
-function ownRelays(urls: unknown, field: string): string[] {
-  if (!Array.isArray(urls)) throw new TypeError(`${field} must be an array of relay URLs`)
-  const out = new Set<string>()
-  urls.forEach((raw: unknown, i) => {
-    if (typeof raw !== 'string') throw new TypeError(`${field}[${i}] must be a string`)
-    const url = tryNormalizeRelayUrl(raw)
-    if (url === undefined) {
-      throw new OutboxError('OUTBOX_RELAY_URL_INVALID', 'Relay URL is not valid', { details: `${field}[${i}]: ${relayUrlProblem(raw) ?? 'invalid'}` })
-    }
-    out.add(url)
-  })
-  return [...out]
-}
-
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
@@ -552,7 +537,7 @@ class RelayListTracker implements Tracker {
     this.#pool = pool
     this.#evidence = evidence
     this.#storage = storage
-    this.indexerRelays = Object.freeze(ownRelays(options.indexerRelays, 'indexerRelays'))
+    this.indexerRelays = Object.freeze(ownRelayUrls(options.indexerRelays, 'indexerRelays'))
     this.#staleAfterMs = stale
     this.#authorsPerRequest = positiveInt(options.authorsPerRequest, 'authorsPerRequest', 250)
     this.#eoseTimeoutMs = options.eoseTimeoutMs === undefined ? undefined : positiveInt(options.eoseTimeoutMs, 'eoseTimeoutMs', 1)
@@ -901,7 +886,7 @@ class RelayListTracker implements Tracker {
     }
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
     const signal = checkSignal(options.signal)
-    const extra = options.relays === undefined ? [] : ownRelays(options.relays, 'options.relays')
+    const extra = options.relays === undefined ? [] : ownRelayUrls(options.relays, 'options.relays')
     const minAnswers = options.minAnswers === 0 ? 0 : positiveInt(options.minAnswers, 'options.minAnswers', 1)
     this.#assertOpen()
     if (signal?.aborted) throw abortedError()

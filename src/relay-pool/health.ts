@@ -100,7 +100,7 @@ export class HealthBook {
   of(url: string): RelayStats {
     let stats = this.#stats.get(url)
     if (stats === undefined) {
-      stats = newStats(url)
+      stats = emptyRelayStats(url)
       this.#stats.set(url, stats)
     }
     return stats
@@ -123,7 +123,19 @@ export class HealthBook {
   }
 }
 
-function newStats(url: string): RelayStats {
+/**
+ * A fresh record for a relay the pool has not used yet: every counter at zero. Handy for scoring
+ * tests and for callers that restore statistics from storage.
+ *
+ * @param url - the normalised relay URL.
+ * @returns a new, mutable record.
+ * @example
+ * ```ts
+ * import { emptyRelayStats } from 'nostr-rendezvous/relay-pool'
+ * const stats = { ...emptyRelayStats('wss://relay.example.com'), connectAttempts: 3, connectSuccesses: 3 }
+ * ```
+ */
+export function emptyRelayStats(url: string): RelayStats {
   return {
     url,
     connectAttempts: 0,

@@ -44,7 +44,7 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './types.js'
-export { DEMOTION_THRESHOLD, isDemoted, publishAcceptRate, type RelayStats } from './health.js'
+export { DEMOTION_THRESHOLD, emptyRelayStats, isDemoted, publishAcceptRate, type RelayStats } from './health.js'
 export { defaultWebSocketFactory } from './websocket.js'
 export {
   type InvalidMessageReason,

@@ -5,7 +5,7 @@ import { generateSecretKey, getPublicKey, nip19 } from '../../src/crypto/index.j
 import { type EvidenceStore, createEvidenceStore } from '../../src/outbox/evidence.js'
 import { type RouterPool, type RouterTracker, createRouter } from '../../src/outbox/router.js'
 import type { TrackedRelayList } from '../../src/outbox/tracker.js'
-import type { RelayStats } from '../../src/relay-pool/health.js'
+import { emptyRelayStats, type RelayStats } from '../../src/relay-pool/health.js'
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from '../../src/relay-pool/types.js'
 import { memoryStorage } from '../../src/storage/memory.js'
 import { codeOf } from '../helpers/errors.js'
@@ -45,27 +45,7 @@ function evidence(): EvidenceStore {
 }
 
 function stats(url: string, extra: Partial<RelayStats> = {}): RelayStats {
-  return {
-    url,
-    connectAttempts: 10,
-    connectSuccesses: 10,
-    connectLatencyMs: 50,
-    eoseLatencyMs: 100,
-    eventsReceived: 0,
-    eventsFirstSeen: 0,
-    eventsNotMatchingFilter: 0,
-    eventsBadSignature: 0,
-    eventsBeyondLimit: 0,
-    invalidMessages: {},
-    notices: 0,
-    publishAttempts: 0,
-    publishAccepted: 0,
-    subscriptionsClosed: {},
-    eoseTimeouts: 0,
-    lastFailure: undefined,
-    demerits: 0,
-    ...extra,
-  }
+  return { ...emptyRelayStats(url), connectAttempts: 10, connectSuccesses: 10, connectLatencyMs: 50, eoseLatencyMs: 100, ...extra }
 }
 
 /** A pool stand-in: given stats per URL (others unknown), optional limits per URL. */

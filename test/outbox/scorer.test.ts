@@ -14,7 +14,7 @@ import {
   scoreCandidates,
   scoreRelays,
 } from '../../src/outbox/scorer.js'
-import type { RelayStats } from '../../src/relay-pool/health.js'
+import { emptyRelayStats, type RelayStats } from '../../src/relay-pool/health.js'
 
 const NOW = 1_700_000_000
 const DAY = 86_400
@@ -34,27 +34,7 @@ function person(relays: RelayEvidence[], pubkey = ALICE): PersonEvidence {
 }
 
 function stats(overrides: Partial<RelayStats> = {}): RelayStats {
-  return {
-    url: 'wss://r.example',
-    connectAttempts: 0,
-    connectSuccesses: 0,
-    connectLatencyMs: undefined,
-    eoseLatencyMs: undefined,
-    eventsReceived: 0,
-    eventsFirstSeen: 0,
-    eventsNotMatchingFilter: 0,
-    eventsBadSignature: 0,
-    eventsBeyondLimit: 0,
-    invalidMessages: {},
-    notices: 0,
-    publishAttempts: 0,
-    publishAccepted: 0,
-    subscriptionsClosed: {},
-    eoseTimeouts: 0,
-    lastFailure: undefined,
-    demerits: 0,
-    ...overrides,
-  }
+  return { ...emptyRelayStats('wss://r.example'), ...overrides }
 }
 
 describe('scoreRelays', () => {
