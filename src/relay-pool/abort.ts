@@ -5,12 +5,18 @@
  * @module
  */
 
+/** A signal that never aborts, shared by internal work no caller can cancel. @internal */
+export const NEVER_ABORTED: AbortSignal = /* @__PURE__ */ new AbortController().signal
+
 /**
  * Awaits `promise`, but rejects with `abortError()` as soon as `signal` aborts.
  *
  * @internal
  */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, abortError: () => unknown): Promise<T> {
+  // A signal that can never fire needs no listener: many parallel waits on one shared signal
+  // would otherwise pile up listeners on it (Node warns past 10).
+  if (signal === NEVER_ABORTED) return promise
   if (signal.aborted) return Promise.reject(abortError())
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abortError())

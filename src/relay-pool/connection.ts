@@ -14,7 +14,7 @@
 import type { NostrEvent } from '../crypto/event.js'
 import type { Signer } from '../crypto/signer.js'
 import { RelayError } from '../errors.js'
-import { raceAbort, withTimeout } from './abort.js'
+import { NEVER_ABORTED, raceAbort, withTimeout } from './abort.js'
 import type { FailureKind, RelayBackoff } from './backoff.js'
 import { HealthBook, type RelayStats } from './health.js'
 import { encodeAuth, encodeClose, encodeEventMessage, parseRelayMessage, type RelayMessage } from './messages.js'
@@ -77,7 +77,6 @@ export interface ConnectionServices {
 type State = 'idle' | 'connecting' | 'open' | 'closed'
 
 const SEND_QUEUE_LIMIT = 1_000
-const NEVER_ABORTED = new AbortController().signal
 const WS_OPEN = 1
 
 /** One relay connection. Internal to the pool; see the module comment. */

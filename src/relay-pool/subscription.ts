@@ -18,6 +18,7 @@ import { encodeReq } from './messages.js'
 import { expectedEventCount, matchFilters, splitFiltersForRelay } from './filters.js'
 import { LruSet } from './lru.js'
 import type { Filter, MachinePrefix, RelayLimits, RelayOrigin } from './types.js'
+import { NEVER_ABORTED } from './abort.js'
 
 /** Where one relay stands in a subscription. */
 export type RelayReadStatus =
@@ -496,7 +497,6 @@ class RelayReq implements WireSubscription {
   }
 }
 
-const NEVER_ABORTED = new AbortController().signal
 
 /** The code and message of a failure, for an outcome. Internal. */
 export function errorFields(error: unknown): { code?: RelayErrorCode; message?: string } {
