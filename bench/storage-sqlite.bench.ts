@@ -18,6 +18,13 @@ import type { NostrEvent } from '../src/crypto/event.js'
 import { memoryStorage } from '../src/storage/memory.js'
 import { sqliteStorage } from '../src/storage/sqlite.js'
 import type { Storage, StorageFilter } from '../src/storage/types.js'
+import { createRng } from '../test/helpers/network-generator.js'
+
+/** A seeded uniform source in [0, 1) (the network generator's PRNG). */
+function prng(seed: number): () => number {
+  const rng = createRng(seed)
+  return () => rng.next()
+}
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: number): number => {
@@ -31,18 +38,6 @@ const AUTHORS = 2000
 const HASHTAGS = 300
 const START = 1_700_000_000
 const SPAN = 30 * 86_400
-
-/** mulberry32: a small seeded PRNG, so every run inserts the same events. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const random = prng(42)
 const int = (n: number, r = random): number => Math.floor(r() * n)

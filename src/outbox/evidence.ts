@@ -27,7 +27,7 @@
  */
 import type { NostrEvent } from '../crypto/event.js'
 import { nowSeconds } from '../crypto/event.js'
-import { OutboxError, StorageError } from '../errors.js'
+import { OutboxError } from '../errors.js'
 import { relayUrlProblem, tryNormalizeRelayUrl } from '../relay-pool/url.js'
 import { eventProblem } from '../storage/event-rules.js'
 import type { JsonValue, Storage } from '../storage/types.js'
@@ -41,6 +41,7 @@ import {
   relayHintsFromEvent,
 } from './relay-lists.js'
 import { type EvidenceSource, type scoreRelays, DECLARED_SOURCES, EVIDENCE_SOURCES, evidenceScore } from './scorer.js'
+import { readRecordsSkippingCorrupt } from './stored-records.js'
 
 /** Largest `count` kept for one piece of evidence: the scorer's count factor is flat long before. */
 export const MAX_EVIDENCE_COUNT = 1000
@@ -695,7 +696,7 @@ class Store implements EvidenceStore {
     if (storage === undefined) return { loaded: 0, corrupt: 0 }
     const wanted = [...new Set(pubkeys)].filter((p) => !(this.#peek(p)?.loaded ?? false))
     if (wanted.length === 0) return { loaded: 0, corrupt: 0 }
-    const { records, corrupt: unreadable } = await this.#read(storage, wanted)
+    const { records, corrupt: unreadable } = await readRecordsSkippingCorrupt(storage, COLLECTION, wanted)
     let loaded = 0
     let corrupt = unreadable.size
     for (const pubkey of wanted) {
@@ -717,27 +718,6 @@ class Store implements EvidenceStore {
     }
     this.#corrupt += corrupt
     return { loaded, corrupt }
-  }
-
-  /** Records by key; when the batch read hits an undecodable row, key by key to isolate it. */
-  async #read(storage: Storage, keys: string[]): Promise<{ records: Map<string, JsonValue>; corrupt: Set<string> }> {
-    try {
-      return { records: await storage.getRecords(COLLECTION, keys), corrupt: new Set() }
-    } catch (error) {
-      if (!(error instanceof StorageError && error.code === 'STORAGE_CORRUPT')) throw error
-    }
-    const records = new Map<string, JsonValue>()
-    const corrupt = new Set<string>()
-    for (const key of keys) {
-      try {
-        const value = await storage.getRecord(COLLECTION, key)
-        if (value !== undefined) records.set(key, value)
-      } catch (error) {
-        if (!(error instanceof StorageError && error.code === 'STORAGE_CORRUPT')) throw error
-        corrupt.add(key)
-      }
-    }
-    return { records, corrupt }
   }
 
   flush(): Promise<number> {

@@ -220,7 +220,7 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
   }
 
   function persist(entry: Entry): Promise<void> {
-    const record = toRecord(entry)
+    const record = recordOf(entry.event, entry.targets, entry.createdAt, entry.updatedAt)
     entry.writes = entry.writes.then(() => storage.putRecord(COLLECTION, entry.event.id, record)).catch((err) => {
       options.onError?.(err)
     })
@@ -512,10 +512,6 @@ function withoutDue(target: DeliveryTarget): DeliveryTarget {
   const { nextAttemptAt: _dropped, ...rest } = target
   void _dropped
   return rest
-}
-
-function toRecord(entry: Entry): JsonValue {
-  return recordOf(entry.event, entry.targets, entry.createdAt, entry.updatedAt)
 }
 
 function recordOf(event: NostrEvent, targets: readonly DeliveryTarget[], createdAt: number, updatedAt: number): JsonValue {

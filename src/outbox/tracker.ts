@@ -23,7 +23,7 @@
  * @module
  */
 import type { NostrEvent } from '../crypto/event.js'
-import { OutboxError, type OutboxErrorCode, RelayError, StorageError } from '../errors.js'
+import { OutboxError, type OutboxErrorCode, RelayError } from '../errors.js'
 import type { QueryResult, RelayPool } from '../relay-pool/pool.js'
 import type { RelayReadOutcome, RelayReadStatus } from '../relay-pool/subscription.js'
 import type { Filter } from '../relay-pool/types.js'
@@ -43,6 +43,7 @@ import {
   ownRelayUrls,
 } from './relay-lists.js'
 import { relayHealthFactor, scoreRelays } from './scorer.js'
+import { readRecordsSkippingCorrupt } from './stored-records.js'
 
 /** The storage collection the tracker persists its per-person records in. */
 const COLLECTION = 'relay-lists'
@@ -818,7 +819,8 @@ class RelayListTracker implements Tracker {
   }
 
   async #read(storage: Storage, pubkeys: readonly string[]): Promise<void> {
-    const records = await readRecords(storage, pubkeys)
+    // A corrupt record is as good as none: the person is fetched again and the record rewritten.
+    const { records } = await readRecordsSkippingCorrupt(storage, COLLECTION, pubkeys)
     const reapply: string[] = []
     for (const pubkey of pubkeys) {
       this.#loaded.add(pubkey)
@@ -989,26 +991,6 @@ class RelayListTracker implements Tracker {
     const missing = requested.filter((pubkey) => this.#people.get(pubkey)?.nip65 === undefined).sort(byString)
     return { requested: requested.length, fetched, found, missing, relays: summarise(results.flatMap((r) => r.outcomes)) }
   }
-}
-
-/** Records by key; when the batch read hits an undecodable row, key by key, skipping corrupt ones. */
-async function readRecords(storage: Storage, keys: readonly string[]): Promise<Map<string, JsonValue>> {
-  try {
-    return await storage.getRecords(COLLECTION, keys)
-  } catch (error) {
-    if (!(error instanceof StorageError && error.code === 'STORAGE_CORRUPT')) throw error
-  }
-  const records = new Map<string, JsonValue>()
-  for (const key of keys) {
-    try {
-      const value = await storage.getRecord(COLLECTION, key)
-      if (value !== undefined) records.set(key, value)
-    } catch (error) {
-      // A corrupt record is as good as none: the person is fetched again and the record rewritten.
-      if (!(error instanceof StorageError && error.code === 'STORAGE_CORRUPT')) throw error
-    }
-  }
-  return records
 }
 
 /** Merges per-query outcomes into one line per relay, sorted by URL. */

@@ -35,7 +35,6 @@ import {
   addressOf,
   deletionTargets,
   eventProblem,
-  filterProblem,
   isNewerVersion,
   kindClass,
   matchesFilter,
@@ -52,6 +51,7 @@ import {
   type Storage,
   type StorageFilter,
 } from './types.js'
+import { assertFilters, checkCollection, checkKey, checkRelay, throwIfAborted } from './arguments.js'
 
 // The same classes as every other entry's (shared code), so `instanceof` works across subpaths.
 export { RendezvousError, StorageError } from '../errors.js'
@@ -839,11 +839,7 @@ class IndexedDbAdapter implements IndexedDbStorage {
 
   async queryEvents(filters: readonly StorageFilter[], options: QueryEventsOptions = {}): Promise<NostrEvent[]> {
     this.#assertOpen()
-    if (!Array.isArray(filters)) throw new TypeError('filters must be an array')
-    filters.forEach((filter, i) => {
-      const problem = filterProblem(filter)
-      if (problem) throw new StorageError('STORAGE_FILTER_INVALID', 'Invalid query filter', { details: `filter ${i}: ${problem}` })
-    })
+    assertFilters(filters)
     const signal = options.signal
     throwIfAborted(signal)
     const index = await this.#loaded()
@@ -1093,22 +1089,8 @@ function recordValue(collection: string, key: IDBValidKey, row: unknown): JsonVa
   return decoded.value
 }
 
-function checkRelay(relay: unknown, field: string): void {
-  if (typeof relay !== 'string' || relay === '') throw new TypeError(`${field} must be a non-empty relay URL string`)
-}
-
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw new TypeError(`record key must be a string, got ${typeof key}`)
-}
-
 function isCollection(value: string): value is RecordCollection {
   return (RECORD_COLLECTIONS as readonly string[]).includes(value)
-}
-
-function checkCollection(collection: unknown): void {
-  if (typeof collection !== 'string' || !isCollection(collection)) {
-    throw new TypeError(`collection must be one of ${RECORD_COLLECTIONS.join(', ')}`)
-  }
 }
 
 function inPrefix(key: IDBValidKey, collection: string, prefix: string): boolean {
@@ -1145,6 +1127,3 @@ function scanFrom(
   })
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new StorageError('STORAGE_ABORTED', 'Query aborted', { cause: signal.reason })
-}

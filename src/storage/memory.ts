@@ -17,7 +17,7 @@
  */
 import { StorageError } from '../errors.js'
 import type { NostrEvent } from '../crypto/event.js'
-import { addressOf, deletionTargets, eventProblem, filterProblem, kindClass, matchesFilter, newestFirst, isNewerVersion } from './event-rules.js'
+import { addressOf, deletionTargets, eventProblem, kindClass, matchesFilter, newestFirst, isNewerVersion } from './event-rules.js'
 import { copyJson } from './json.js'
 import { RECORD_COLLECTIONS } from './types.js'
 import type {
@@ -29,6 +29,7 @@ import type {
   Storage,
   StorageFilter,
 } from './types.js'
+import { assertFilters, checkCollection, checkKey, checkRelay, checkStrings, throwIfAborted } from './arguments.js'
 
 /** Options of {@link memoryStorage}. */
 export interface MemoryStorageOptions {
@@ -127,11 +128,7 @@ class MemoryStore implements Storage {
 
   async queryEvents(filters: readonly StorageFilter[], options: QueryEventsOptions = {}): Promise<NostrEvent[]> {
     this.#checkOpen()
-    if (!Array.isArray(filters)) throw new TypeError('filters must be an array')
-    filters.forEach((filter, i) => {
-      const problem = filterProblem(filter)
-      if (problem) throw new StorageError('STORAGE_FILTER_INVALID', 'Invalid query filter', { details: `filter ${i}: ${problem}` })
-    })
+    assertFilters(filters)
     const { signal } = options
     const found = new Map<string, NostrEvent>()
     for (const filter of filters) {
@@ -156,7 +153,7 @@ class MemoryStore implements Storage {
 
   async addSeenOn(ids: readonly string[], relay: string): Promise<void> {
     this.#checkOpen()
-    checkIds(ids)
+    checkStrings(ids, 'ids')
     checkRelay(relay, 'relay')
     for (const id of ids) {
       const stored = this.#events.get(id)
@@ -166,13 +163,13 @@ class MemoryStore implements Storage {
 
   async seenOn(ids: readonly string[]): Promise<Map<string, string[]>> {
     this.#checkOpen()
-    checkIds(ids)
+    checkStrings(ids, 'ids')
     return new Map(ids.map((id) => [id, [...(this.#events.get(id)?.seenOn ?? [])]]))
   }
 
   async removeEvents(ids: readonly string[]): Promise<number> {
     this.#checkOpen()
-    checkIds(ids)
+    checkStrings(ids, 'ids')
     let removed = 0
     for (const id of ids) if (this.#remove(id)) removed++
     return removed
@@ -248,9 +245,8 @@ class MemoryStore implements Storage {
 
   #collection(collection: RecordCollection): Map<string, JsonValue> {
     this.#checkOpen()
-    const records = this.#records.get(collection)
-    if (!records) throw new TypeError(`collection must be one of ${RECORD_COLLECTIONS.join(', ')}, got ${String(collection)}`)
-    return records
+    checkCollection(collection)
+    return this.#records.get(collection)!
   }
 
   #putOne(input: unknown, relay: string | undefined): PutResult {
@@ -468,10 +464,6 @@ function newest(events: NostrEvent[], limit: number | undefined): NostrEvent[] {
   return top
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new StorageError('STORAGE_ABORTED', 'Query aborted', { cause: signal.reason })
-}
-
 function addToIndex<K>(index: Map<K, Set<string>>, key: K, id: string): void {
   const ids = index.get(key)
   if (ids) ids.add(id)
@@ -499,18 +491,6 @@ function copyEvent(event: NostrEvent): NostrEvent {
     content: event.content,
     sig: event.sig,
   }
-}
-
-function checkIds(ids: unknown): void {
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new TypeError('ids must be an array of strings')
-}
-
-function checkRelay(relay: unknown, field: string): void {
-  if (typeof relay !== 'string' || relay === '') throw new TypeError(`${field} must be a non-empty relay URL string`)
-}
-
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw new TypeError(`record key must be a string, got ${typeof key}`)
 }
 
 /**

@@ -43,9 +43,8 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { NostrEvent } from '../crypto/event.js'
 import { StorageError, type StorageErrorCode } from '../errors.js'
-import { addressOf, deletionTargets, eventProblem, filterProblem, isNewerVersion, kindClass, newestFirst, replaceKey } from './event-rules.js'
+import { addressOf, deletionTargets, eventProblem, isNewerVersion, kindClass, newestFirst, replaceKey } from './event-rules.js'
 import { copyJson } from './json.js'
-import { RECORD_COLLECTIONS } from './types.js'
 import type {
   JsonValue,
   PutEventsOptions,
@@ -55,6 +54,7 @@ import type {
   Storage,
   StorageFilter,
 } from './types.js'
+import { assertFilters, checkCollection, checkKey, checkRelay, checkStrings, throwIfAborted } from './arguments.js'
 
 type Database = BetterSqlite3.Database
 type Statement<P extends unknown[] = unknown[], R = unknown> = BetterSqlite3.Statement<P, R>
@@ -319,11 +319,7 @@ export function sqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async queryEvents(filters: readonly StorageFilter[], queryOptions: QueryEventsOptions = {}): Promise<NostrEvent[]> {
-      if (!Array.isArray(filters)) throw new TypeError('filters must be an array')
-      filters.forEach((filter, i) => {
-        const problem = filterProblem(filter)
-        if (problem) throw new StorageError('STORAGE_FILTER_INVALID', 'Filter cannot be used', { details: `filter ${i}: ${problem}` })
-      })
+      assertFilters(filters)
       const signal = queryOptions.signal
       throwIfAborted(signal)
       const conn = await connection()
@@ -934,33 +930,6 @@ function decodeRecord(collection: string, key: string, value: unknown): JsonValu
  */
 function encodeRecord(value: JsonValue, key: string): string {
   return JSON.stringify(copyJson(value, key))
-}
-
-function checkCollection(collection: unknown): void {
-  if (typeof collection !== 'string') throw new TypeError('collection must be a string')
-  if (!RECORD_COLLECTIONS.includes(collection as RecordCollection)) {
-    throw new TypeError(`collection must be one of ${RECORD_COLLECTIONS.join(', ')}, got ${collection}`)
-  }
-}
-
-function checkRelay(relay: unknown, field: string): void {
-  if (typeof relay !== 'string' || relay === '') throw new TypeError(`${field} must be a non-empty relay URL string`)
-}
-
-function checkKey(key: unknown, field = 'key'): void {
-  if (typeof key !== 'string') throw new TypeError(`${field} must be a string`)
-}
-
-function checkStrings(values: unknown, field: string): void {
-  if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) {
-    throw new TypeError(`${field} must be an array of strings`)
-  }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new StorageError('STORAGE_ABORTED', 'Query was aborted', { cause: signal.reason })
-  }
 }
 
 function closedError(): StorageError {

@@ -101,6 +101,14 @@ function checkConsistent(s: RelaySelection, lists: Lists, unhealthy: ReadonlySet
 
 // Small random instances: up to 30 authors over 12 relays, duplicates and zero weights included.
 const RELAY_POOL = Array.from({ length: 12 }, (_, i) => u(`r${i}`))
+/** The 8 relays of the brute-force instances. */
+const SMALL_POOL = RELAY_POOL.slice(0, 8)
+/** Up to 25 authors on 8 relays: small enough to brute-force the optimum. */
+const arbSmallLists = fc.dictionary(
+  fc.stringMatching(/^[0-9a-f]{4}$/),
+  fc.array(fc.record({ url: fc.constantFrom(...SMALL_POOL), weight: fc.constantFrom(0.5, 1) }), { minLength: 1, maxLength: 4 }),
+  { maxKeys: 25 },
+)
 const arbList = fc.array(
   fc.record({
     url: fc.constantFrom(...RELAY_POOL),
@@ -193,13 +201,8 @@ describe('selectRelays: properties', () => {
   })
 
   it('reaches at least (1 - 1/e) of the optimum, and usually the optimum (brute force on 8 relays)', () => {
-    const pool = RELAY_POOL.slice(0, 8)
     const small = fc.record({
-      lists: fc.dictionary(
-        fc.stringMatching(/^[0-9a-f]{4}$/),
-        fc.array(fc.record({ url: fc.constantFrom(...pool), weight: fc.constantFrom(0.5, 1) }), { minLength: 1, maxLength: 4 }),
-        { maxKeys: 25 },
-      ),
+      lists: arbSmallLists,
       k: fc.integer({ min: 1, max: 2 }),
       budget: fc.integer({ min: 1, max: 4 }),
     })
@@ -211,8 +214,8 @@ describe('selectRelays: properties', () => {
         const coverageOf = (chosen: readonly string[]): number =>
           sets.reduce((sum, set) => sum + Math.min(k, chosen.filter((x) => set.has(x)).length), 0)
         let best = 0
-        for (let mask = 0; mask < 1 << pool.length; mask++) {
-          const chosen = pool.filter((_, i) => mask & (1 << i))
+        for (let mask = 0; mask < 1 << SMALL_POOL.length; mask++) {
+          const chosen = SMALL_POOL.filter((_, i) => mask & (1 << i))
           if (chosen.length <= budget) best = Math.max(best, coverageOf(chosen))
         }
         const s = selectRelays({ candidates: lists, perAuthor: k, maxRelays: budget })
@@ -617,13 +620,8 @@ describe('first-cover bonus', () => {
   })
 
   it('maximises coverage + bonus × authors covered: (1 - 1/e) of the brute-force optimum, usually equal', () => {
-    const pool = RELAY_POOL.slice(0, 8)
     const small = fc.record({
-      lists: fc.dictionary(
-        fc.stringMatching(/^[0-9a-f]{4}$/),
-        fc.array(fc.record({ url: fc.constantFrom(...pool), weight: fc.constantFrom(0.5, 1) }), { minLength: 1, maxLength: 4 }),
-        { maxKeys: 25 },
-      ),
+      lists: arbSmallLists,
       budget: fc.integer({ min: 1, max: 4 }),
       bonus: fc.constantFrom(0.5, 1),
     })
@@ -638,8 +636,8 @@ describe('first-cover bonus', () => {
             return sum + Math.min(2, n) + (n > 0 ? bonus : 0)
           }, 0)
         let best = 0
-        for (let mask = 0; mask < 1 << pool.length; mask++) {
-          const chosen = pool.filter((_, i) => mask & (1 << i))
+        for (let mask = 0; mask < 1 << SMALL_POOL.length; mask++) {
+          const chosen = SMALL_POOL.filter((_, i) => mask & (1 << i))
           if (chosen.length <= budget) best = Math.max(best, valueOf(chosen))
         }
         const s = selectRelays({ candidates: lists, perAuthor: 2, maxRelays: budget, firstCoverBonus: bonus })

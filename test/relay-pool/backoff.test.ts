@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_PENALTY_MS, FAILURE_KINDS, type FailureKind, RelayBackoff } from '../../src/relay-pool/backoff.js'
+import { createRng } from '../helpers/network-generator.js'
 
 function manualClock(start = 10_000): { now: () => number; advance: (ms: number) => void } {
   let t = start
@@ -191,7 +192,8 @@ describe('RelayBackoff', () => {
           fc.integer({ min: 0, max: 1_000_000 }),
           ({ baseMs, extraMax, multiplier }, steps, seed) => {
             const clock = manualClock(0)
-            const rng = mulberry(seed)
+            const source = createRng(seed)
+            const rng = (): number => source.next()
             const maxMs = baseMs + extraMax
             const b = new RelayBackoff({ baseMs, maxMs, multiplier, random: rng, now: clock.now })
             let largestPenalty = 0
@@ -225,15 +227,3 @@ describe('RelayBackoff', () => {
     })
   })
 })
-
-/** A small seeded PRNG (mulberry32), so the property test's draws are reproducible. */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
