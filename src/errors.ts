@@ -80,6 +80,15 @@ export const ERROR_CODES = {
     'STORAGE_ABORTED',
   ],
   outbox: ['PUBLISH_QUEUE_CLOSED', 'PUBLISH_QUEUE_CORRUPT', 'OUTBOX_RELAY_URL_INVALID', 'TRACKER_ABORTED', 'TRACKER_CLOSED', 'TRACKER_UNCONFIRMED'],
+  client: [
+    'CLIENT_CLOSED',
+    'CLIENT_ABORTED',
+    'CLIENT_NO_SIGNER',
+    'CLIENT_NO_TARGETS',
+    'CLIENT_DM_RECIPIENT_NOT_READY',
+    'CLIENT_SEARCH_UNSUPPORTED',
+    'CLIENT_LIST_UNREADABLE',
+  ],
 } as const
 
 /** A stable code raised by the crypto layer. */
@@ -93,6 +102,9 @@ export type StorageErrorCode = (typeof ERROR_CODES.storage)[number]
 
 /** A stable code raised by the outbox layer. */
 export type OutboxErrorCode = (typeof ERROR_CODES.outbox)[number]
+
+/** A stable code raised by the client facade. */
+export type ClientErrorCode = (typeof ERROR_CODES.client)[number]
 
 /**
  * Any stable Rendezvous error code. Layers added later extend {@link ERROR_CODES}.
@@ -206,6 +218,26 @@ export class OutboxError extends RendezvousError {
   override name = 'OutboxError'
 
   constructor(code: OutboxErrorCode, shortMessage: string, options?: RendezvousErrorOptions) {
+    super(code, shortMessage, options)
+  }
+}
+
+/**
+ * An operational error from the client facade (`createClient`): closed, aborted, no signer, nowhere
+ * to publish, a DM recipient without DM relays, a relay that does not offer search, a list that
+ * cannot be edited without clobbering it.
+ *
+ * @example
+ * ```ts
+ * import { ClientError } from 'nostr-rendezvous'
+ * new ClientError('CLIENT_NO_SIGNER', 'This needs a signer', { details: 'publishing' })
+ * ```
+ */
+export class ClientError extends RendezvousError {
+  declare readonly code: ClientErrorCode
+  override name = 'ClientError'
+
+  constructor(code: ClientErrorCode, shortMessage: string, options?: RendezvousErrorOptions) {
     super(code, shortMessage, options)
   }
 }

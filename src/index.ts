@@ -1,20 +1,25 @@
 /**
- * Rendezvous: an outbox-model Nostr client SDK. The root entry holds the public types and errors;
- * the `createClient()` facade arrives with the client issue. Each layer also has its own subpath
- * (`nostr-rendezvous/crypto`, `/relay-pool`, `/outbox`, `/storage`).
+ * Rendezvous: an outbox-model Nostr client SDK. The root entry holds the `createClient()` facade,
+ * the public types and errors. Each layer also has its own subpath (`nostr-rendezvous/crypto`,
+ * `/relay-pool`, `/outbox`, `/storage`).
  *
  * @example
  * ```ts
- * import { RendezvousError, finalizeEvent, generateSecretKey } from 'nostr-rendezvous'
- * const event = finalizeEvent({ kind: 1, content: 'gm' }, generateSecretKey())
+ * import { createClient } from 'nostr-rendezvous'
+ * import { createSecretKeySigner, generateSecretKey } from 'nostr-rendezvous/crypto'
+ * const client = createClient({ signer: createSecretKeySigner(generateSecretKey()), indexerRelays: ['wss://purplepag.es'] })
+ * const page = await client.feed({ authors: ['npub1...'], limit: 20 })
+ * await client.close()
  * ```
  *
  * @module
  */
 export {
+  type ClientErrorCode,
   type CryptoErrorCode,
   type RendezvousErrorCode,
   type RendezvousErrorOptions,
+  ClientError,
   CryptoError,
   ERROR_CODES,
   OutboxError,
@@ -36,3 +41,46 @@ export {
   verifyEvent,
   verifyEvents,
 } from './crypto/index.js'
+export { type Client, createClient } from './client/client.js'
+export { type EventRef, type PersonRef, parseEventRef, parsePerson } from './client/identifiers.js'
+export type {
+  AuthorReadReport,
+  ClientAlert,
+  ClientOptions,
+  DmDelivery,
+  DmInbox,
+  DmQueryOptions,
+  EditOptions,
+  FeedCursor,
+  FeedOptions,
+  FeedPage,
+  FeedProgress,
+  FollowChange,
+  FollowEntry,
+  FollowList,
+  LegacyConversation,
+  LegacyDm,
+  LiveDmOptions,
+  LiveDms,
+  LiveFeed,
+  LiveFeedOptions,
+  MissingReason,
+  Profile,
+  PublishOptions,
+  PublishResult,
+  PublishWait,
+  QueryReport,
+  ReadOptions,
+  ReceivedDm,
+  RelayQueryReport,
+  RelaySettings,
+  RelaySettingsChange,
+  RelaySettingsResult,
+  SearchOptions,
+  SearchResult,
+  SendDmOptions,
+  SendDmResult,
+  Thread,
+  ThreadNode,
+  ThreadOptions,
+} from './client/types.js'

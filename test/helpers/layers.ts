@@ -41,7 +41,7 @@ export interface ImportEdge {
 export function layerOf(srcRelative: string): string {
   const first = srcRelative.split('/')[0]!
   if (srcRelative === 'errors.ts') return 'errors'
-  if (!srcRelative.includes('/')) return 'facade'
+  if (!srcRelative.includes('/') || first === 'client') return 'facade'
   return first
 }
 

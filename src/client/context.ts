@@ -1,0 +1,252 @@
+/**
+ * What every capability of the client shares: the pool, storage, evidence store, tracker, router
+ * and publish queue it wires together, the user's identity, and the helpers each capability needs
+ * (abort handling, caching fetched events). Internal: the public face is `createClient`.
+ *
+ * @module
+ */
+import { isValidPublicKey } from '../crypto/keys.js'
+import type { NostrEvent } from '../crypto/event.js'
+import type { Signer } from '../crypto/signer.js'
+import { ClientError } from '../errors.js'
+import { createEvidenceStore, type EvidenceStore } from '../outbox/evidence.js'
+import { createPublishQueue, type PublishQueue } from '../outbox/publish-queue.js'
+import { DM_RELAY_LIST_KIND, FOLLOW_LIST_KIND, RELAY_LIST_KIND } from '../outbox/relay-lists.js'
+import { createRouter, type Router } from '../outbox/router.js'
+import { createTracker, type Tracker } from '../outbox/tracker.js'
+import { createRelayPool, type RelayPool } from '../relay-pool/pool.js'
+import { memoryStorage } from '../storage/memory.js'
+import type { Storage } from '../storage/types.js'
+import type { ClientOptions } from './types.js'
+
+/** Kinds whose relays say nothing about where the author posts: lists are applied, not "seen". */
+const NOT_SEEN_EVIDENCE: ReadonlySet<number> = new Set([FOLLOW_LIST_KIND, RELAY_LIST_KIND, DM_RELAY_LIST_KIND])
+
+/** The settled options. @internal */
+export interface ResolvedClientOptions {
+  readonly indexerRelays: readonly string[]
+  readonly perAuthor: number
+  readonly maxRelays: number
+  readonly powDifficulty: number
+  readonly relayListMaxAgeMs: number
+}
+
+/** The parts every capability module works with. @internal */
+export interface ClientContext {
+  readonly pool: RelayPool
+  readonly storage: Storage
+  readonly evidence: EvidenceStore
+  readonly tracker: Tracker
+  readonly router: Router
+  readonly queue: PublishQueue
+  readonly signer: Signer | undefined
+  readonly options: ResolvedClientOptions
+  /** Clock in ms. */
+  readonly now: () => number
+  /** Clock in unix seconds. */
+  nowSeconds(): number
+  /** The user's pubkey (hex). Rejects with `CLIENT_NO_SIGNER` when neither a signer nor `pubkey` was given. */
+  me(): Promise<string>
+  /** The signer, or throws `CLIENT_NO_SIGNER` naming `action`. */
+  requireSigner(action: string): Signer
+  /** Throws `CLIENT_CLOSED` after `close()`. */
+  assertOpen(): void
+  /**
+   * A signal that aborts when `caller` aborts or the client closes. Call `release()` when done so
+   * no listener stays on a long-lived caller signal.
+   */
+  link(caller?: AbortSignal): { signal: AbortSignal; release(): void }
+  /**
+   * Caches fetched events in storage with the relays each was seen on. Never throws: a failed write
+   * is reported to `onError` and the read goes on (the events were already delivered).
+   */
+  remember(events: readonly NostrEvent[], seenOn?: ReadonlyMap<string, readonly string[]>): Promise<void>
+  /** Reports an error the client survived. */
+  reportError(error: unknown): void
+  /** Ends every long-lived subscription registered with {@link ClientContext.track}. */
+  readonly closing: AbortSignal
+  /** Registers something to close with the client; returns the function that unregisters it. */
+  track(closer: () => void): () => void
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`)
+  return value
+}
+
+function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`)
+  return value
+}
+
+/**
+ * Builds the shared parts from the client's options.
+ *
+ * @internal
+ */
+export function createClientContext(options: ClientOptions): ClientContext & { close(): Promise<void> } {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+  if (!Array.isArray(options.indexerRelays) || !options.indexerRelays.every((u) => typeof u === 'string')) {
+    throw new TypeError('indexerRelays must be an array of relay URLs')
+  }
+  if (options.signer === undefined && options.pubkey !== undefined && !isValidPublicKey(options.pubkey)) {
+    throw new TypeError('pubkey must be 64 lower-case hex characters')
+  }
+  const resolved: ResolvedClientOptions = {
+    indexerRelays: [...options.indexerRelays],
+    perAuthor: positiveInteger(options.perAuthor, 2, 'perAuthor'),
+    maxRelays: positiveInteger(options.maxRelays, 20, 'maxRelays'),
+    powDifficulty: nonNegativeInteger(options.powDifficulty, 0, 'powDifficulty'),
+    relayListMaxAgeMs: nonNegativeInteger(options.relayListMaxAgeMs, 30 * 24 * 3_600_000, 'relayListMaxAgeMs'),
+  }
+  const now = options.now ?? Date.now
+  const nowSeconds = (): number => Math.floor(now() / 1000)
+  const reportError = (error: unknown): void => {
+    try {
+      ;(options.onError ?? console.error)(error)
+    } catch {
+      // An error handler that throws must not take the client down with it.
+    }
+  }
+  const ownsStorage = options.storage === undefined
+  const storage = options.storage ?? memoryStorage()
+  const evidence = createEvidenceStore({ storage, now: nowSeconds })
+  const signer = options.signer
+  const pool = createRelayPool({
+    ...options.pool,
+    ...(signer !== undefined && { signer }),
+    now,
+    onEventSeen: (event, relay) => {
+      if (!NOT_SEEN_EVIDENCE.has(event.kind)) evidence.observeEvent(event, relay)
+    },
+    onListenerError: options.pool?.onListenerError ?? reportError,
+  })
+  const tracker = createTracker({ pool, evidence, storage, indexerRelays: resolved.indexerRelays, now })
+  const router = createRouter({ evidence, tracker, pool, storage, perAuthor: resolved.perAuthor, maxRelays: resolved.maxRelays, now })
+  const queue = createPublishQueue({ pool, storage, now, onError: reportError })
+
+  const closingController = new AbortController()
+  const closers = new Set<() => void>()
+  let closed = false
+  let pubkey: Promise<string> | undefined
+
+  const context: ClientContext & { close(): Promise<void> } = {
+    pool,
+    storage,
+    evidence,
+    tracker,
+    router,
+    queue,
+    signer,
+    options: resolved,
+    now,
+    nowSeconds,
+    closing: closingController.signal,
+    me() {
+      if (pubkey === undefined) {
+        if (signer !== undefined) {
+          pubkey = signer.getPublicKey()
+          // A signer that failed once (extension locked) may work the next time: do not cache failure.
+          pubkey.catch(() => (pubkey = undefined))
+        } else if (options.pubkey !== undefined) {
+          pubkey = Promise.resolve(options.pubkey)
+        } else {
+          return Promise.reject(new ClientError('CLIENT_NO_SIGNER', 'No signer and no pubkey: the client does not know who the user is'))
+        }
+      }
+      return pubkey
+    },
+    requireSigner(action) {
+      if (signer === undefined) throw new ClientError('CLIENT_NO_SIGNER', 'This needs a signer', { details: action })
+      return signer
+    },
+    assertOpen() {
+      if (closed) throw new ClientError('CLIENT_CLOSED', 'The client is closed')
+    },
+    link(caller) {
+      const controller = new AbortController()
+      const abort = (): void => controller.abort(caller?.aborted ? caller.reason : closingController.signal.reason)
+      if (caller?.aborted || closingController.signal.aborted) {
+        abort()
+        return { signal: controller.signal, release() {} }
+      }
+      caller?.addEventListener('abort', abort, { once: true })
+      closingController.signal.addEventListener('abort', abort, { once: true })
+      return {
+        signal: controller.signal,
+        release() {
+          caller?.removeEventListener('abort', abort)
+          closingController.signal.removeEventListener('abort', abort)
+        },
+      }
+    },
+    async remember(events, seenOn) {
+      if (events.length === 0) return
+      try {
+        await storage.putEvents(events)
+        if (seenOn !== undefined) {
+          const byRelay = new Map<string, string[]>()
+          for (const event of events) {
+            for (const relay of seenOn.get(event.id) ?? []) {
+              let ids = byRelay.get(relay)
+              if (ids === undefined) byRelay.set(relay, (ids = []))
+              ids.push(event.id)
+            }
+          }
+          for (const [relay, ids] of byRelay) await storage.addSeenOn(ids, relay)
+        }
+      } catch (error) {
+        reportError(error)
+      }
+    },
+    reportError,
+    track(closer) {
+      closers.add(closer)
+      return () => closers.delete(closer)
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      closingController.abort(new ClientError('CLIENT_CLOSED', 'The client is closed'))
+      for (const closer of [...closers]) {
+        try {
+          closer()
+        } catch (error) {
+          reportError(error)
+        }
+      }
+      closers.clear()
+      await queue.close()
+      await tracker.close()
+      try {
+        await evidence.flush()
+      } catch (error) {
+        reportError(error)
+      }
+      await pool.close()
+      if (ownsStorage) await storage.close()
+    },
+  }
+  return context
+}
+
+/**
+ * Turns an abort of a linked signal into the error to throw: the client's own `CLIENT_CLOSED`
+ * when it was closed, else `CLIENT_ABORTED`.
+ *
+ * @internal
+ */
+export function abortError(context: ClientContext, cause?: unknown): ClientError {
+  if (context.closing.aborted) return new ClientError('CLIENT_CLOSED', 'The client is closed', { cause })
+  return new ClientError('CLIENT_ABORTED', 'Aborted', { cause })
+}
+
+/**
+ * The `settings` record where the client remembers its last follow-list edit (`{ eventId,
+ * changedAt }`) until a relay holds it, for the `follow-list-unpublished` alert.
+ *
+ * @internal
+ */
+export const FOLLOW_EDIT_RECORD = 'client:follow-list-edit'

@@ -1,0 +1,490 @@
+/**
+ * The public types of the client facade ({@link createClient}): its options, and what each of its
+ * calls returns. Kept apart from the implementation so each capability module (feed, thread,
+ * profile, publish, DMs, search, settings) shares one vocabulary.
+ *
+ * @module
+ */
+import type { NostrEvent } from '../crypto/event.js'
+import type { Signer } from '../crypto/signer.js'
+import type { Rumor } from '../crypto/nip59.js'
+import type { PowProgress } from '../crypto/nip13.js'
+import type { RelayPoolOptions } from '../relay-pool/pool.js'
+import type { RelayReadOutcome } from '../relay-pool/subscription.js'
+import type { DeliveryHandle, DeliveryReport } from '../outbox/publish-queue.js'
+import type { PublishPlan } from '../outbox/router.js'
+import type { ShortReason } from '../outbox/types.js'
+import type { Storage } from '../storage/types.js'
+
+// ---- options -------------------------------------------------------------------------------------
+
+/** Options of {@link createClient}. Only `indexerRelays` is required. */
+export interface ClientOptions {
+  /**
+   * Signs, encrypts and decrypts for the user. Without one the client is read-only: publishing,
+   * DMs and edits reject with `CLIENT_NO_SIGNER`, and reads need `pubkey` to know who "me" is.
+   * @default none
+   */
+  readonly signer?: Signer
+  /**
+   * The user's public key (hex) for a read-only client. Ignored when a signer is given.
+   * @default the signer's
+   */
+  readonly pubkey?: string
+  /**
+   * Where events, relay lists, evidence, relay health and the publish queue are kept. The client
+   * does not close a storage it was given.
+   * @default memoryStorage()
+   */
+  readonly storage?: Storage
+  /** Relays that collect everyone's relay lists (asked about every person). */
+  readonly indexerRelays: readonly string[]
+  /**
+   * Redundancy k: each followed author is read from this many of their outboxes.
+   * @default 2
+   */
+  readonly perAuthor?: number
+  /**
+   * Connection budget of a feed read (relays asked in the first round).
+   * @default 20
+   */
+  readonly maxRelays?: number
+  /**
+   * Options of the relay pool the client creates and owns (connect and AUTH policies, timeouts,
+   * WebSocket factory for a proxy, ...). `signer` and `onEventSeen` are the client's.
+   * @default {}
+   */
+  readonly pool?: Omit<RelayPoolOptions, 'signer' | 'onEventSeen'>
+  /**
+   * NIP-13 difficulty mined into every published event unless a call says otherwise (0 = none).
+   * @default 0
+   */
+  readonly powDifficulty?: number
+  /**
+   * After how long without re-advertising the user's relay list `alerts()` reports
+   * `relay-list-stale`, in ms.
+   * @default 2_592_000_000 (30 days)
+   */
+  readonly relayListMaxAgeMs?: number
+  /**
+   * Called with errors the client survived on its own (a storage write that failed while caching,
+   * a listener that threw). Default: `console.error`.
+   */
+  readonly onError?: (error: unknown) => void
+  /**
+   * Clock in ms (tests).
+   * @default Date.now
+   */
+  readonly now?: () => number
+}
+
+// ---- per-query report ----------------------------------------------------------------------------
+
+/** How one relay answered one read, and whom it was asked about. */
+export interface RelayQueryReport extends RelayReadOutcome {
+  /** The authors this relay was asked about (sorted); empty for reads not by author. */
+  readonly authors: readonly string[]
+  /** 1 for the planned relays, 2 for relays asked in the re-plan after failures. */
+  readonly round: 1 | 2
+}
+
+/**
+ * Why an author may be missing posts from a read:
+ * - `no-relays`: nothing is known about where they write (no relay list, no other clue);
+ * - `budget`: usable relays exist but the connection budget left them out;
+ * - `unhealthy`: their relays are in the penalty box or known down;
+ * - `relays-failed`: every relay asked about them failed (timeout, refused, closed, ...);
+ * - `fewer-relays`: some relay asked about them failed and fewer than k answered: their posts
+ *   were read with less redundancy than asked.
+ */
+export type MissingReason = ShortReason | 'relays-failed' | 'fewer-relays'
+
+/** One author's part in a read. */
+export interface AuthorReadReport {
+  readonly pubkey: string
+  /** Every relay asked about this author, with its final status, in the order asked. */
+  readonly relays: ReadonlyArray<{ readonly url: string; readonly status: RelayReadOutcome['status'] }>
+  /** Relays that answered (EOSE). */
+  readonly answered: number
+  /** Events by this author in the result (before trimming to `limit`). */
+  readonly events: number
+  /** Set when this author may be missing posts. */
+  readonly missing?: MissingReason
+}
+
+/** The report every read by author returns. */
+export interface QueryReport {
+  /** Every relay asked, in the order asked. */
+  readonly relays: readonly RelayQueryReport[]
+  /** One entry per author read, in the order given. */
+  readonly authors: readonly AuthorReadReport[]
+  /** The authors that may be missing posts, and why (the same as `authors[i].missing`). */
+  readonly missing: ReadonlyArray<{ readonly pubkey: string; readonly reason: MissingReason }>
+  /** Relays asked in all. */
+  readonly connections: number
+  /** Milliseconds from the call to the result. */
+  readonly ms: number
+}
+
+// ---- feeds ---------------------------------------------------------------------------------------
+
+/** Where the next page of a feed starts: strictly older events, plus same-second ones not yet seen. */
+export interface FeedCursor {
+  /** `created_at` of the oldest event returned. */
+  readonly until: number
+  /** Ids already returned with `created_at === until`. */
+  readonly seen: readonly string[]
+}
+
+/** Progress of a feed read, for a progress bar. */
+export interface FeedProgress {
+  /** Relays finished (any final outcome). */
+  readonly relaysDone: number
+  /** Relays asked so far (grows when a re-plan adds some). */
+  readonly relaysTotal: number
+  /** Distinct events so far. */
+  readonly events: number
+}
+
+/** Options of {@link Client.feed}. */
+export interface FeedOptions {
+  /**
+   * Whose posts. @default the user's follows (their newest kind 3)
+   */
+  readonly authors?: readonly string[]
+  /** @default [1, 6] */
+  readonly kinds?: readonly number[]
+  /** Events in the page. @default 50 */
+  readonly limit?: number
+  /** Only events at or before this time (unix seconds). Ignored with `cursor`. */
+  readonly until?: number
+  /** Only events at or after this time (unix seconds). */
+  readonly since?: number
+  /** Continue from a previous page. */
+  readonly cursor?: FeedCursor
+  /** Per-relay time to EOSE, in ms. @default the pool's */
+  readonly eoseTimeoutMs?: number
+  readonly onProgress?: (progress: FeedProgress) => void
+  readonly signal?: AbortSignal
+}
+
+/** One page of a feed. */
+export interface FeedPage {
+  /** Newest first (ties by id), at most `limit`. */
+  readonly events: NostrEvent[]
+  /** The next page; `undefined` when this page came back short (nothing older is known). */
+  readonly next: FeedCursor | undefined
+  readonly report: QueryReport
+}
+
+/** Options of {@link Client.subscribeFeed}. */
+export interface LiveFeedOptions {
+  /** @default the user's follows */
+  readonly authors?: readonly string[]
+  /** @default [1, 6] */
+  readonly kinds?: readonly number[]
+  /** Each new event, once. */
+  readonly onEvent: (event: NostrEvent, relay: string) => void
+  /** The plan's relays changed status (a relay failed and its authors moved). */
+  readonly onReport?: (report: QueryReport) => void
+  readonly signal?: AbortSignal
+}
+
+/** A live feed; see {@link Client.subscribeFeed}. */
+export interface LiveFeed {
+  /** Resolves once the plan is made and every relay was asked (not when events arrive). */
+  readonly ready: Promise<QueryReport>
+  /** The report as it stands. */
+  report(): QueryReport
+  /** Stops every subscription. Idempotent. */
+  close(): void
+}
+
+// ---- threads -------------------------------------------------------------------------------------
+
+/** A node of a thread: an event and its direct replies, oldest first. */
+export interface ThreadNode {
+  readonly event: NostrEvent
+  readonly replies: ThreadNode[]
+}
+
+/** Options of {@link Client.thread}. */
+export interface ThreadOptions {
+  /** Relays the event is known to be on (e.g. from an nevent). */
+  readonly relays?: readonly string[]
+  /** The event's author, when known (an nevent carries it): their outboxes are asked for it. */
+  readonly author?: string
+  /** Most replies fetched. @default 500 */
+  readonly limit?: number
+  readonly signal?: AbortSignal
+}
+
+/** A thread, as {@link Client.thread} returns it. */
+export interface Thread {
+  /** The event asked for; `undefined` when no relay had it. */
+  readonly target: NostrEvent | undefined
+  /** The thread's root (NIP-10 `root` marker, else the first `e` tag); the target when it is the root. */
+  readonly root: NostrEvent | undefined
+  /** The id of the root, known even when the root event itself was not found. */
+  readonly rootId: string
+  /** The tree under the root (or under the target when the root was not found). */
+  readonly tree: ThreadNode | undefined
+  /** Every event of the thread found, by id. */
+  readonly events: ReadonlyMap<string, NostrEvent>
+  /** Every relay asked. */
+  readonly relays: readonly RelayQueryReport[]
+}
+
+// ---- profiles and follows ------------------------------------------------------------------------
+
+/** A kind 0 profile. */
+export interface Profile {
+  readonly pubkey: string
+  /** The newest kind 0 found. */
+  readonly event: NostrEvent
+  /** The parsed content; `{}` when the content is not a JSON object. */
+  readonly fields: Readonly<Record<string, unknown>>
+  readonly name?: string
+  readonly displayName?: string
+  readonly about?: string
+  readonly picture?: string
+  readonly nip05?: string
+  readonly lud16?: string
+}
+
+/** Options of reads of one person's replaceable events. */
+export interface ReadOptions {
+  readonly signal?: AbortSignal
+}
+
+/** One entry of a follow list (a `p` tag). */
+export interface FollowEntry {
+  readonly pubkey: string
+  readonly relay?: string
+  readonly petname?: string
+}
+
+/** A kind 3 follow list. */
+export interface FollowList {
+  readonly pubkey: string
+  /** The newest kind 3 found; `undefined` when none exists. */
+  readonly event: NostrEvent | undefined
+  /** The `p` tags, in order, duplicates removed. */
+  readonly follows: FollowEntry[]
+}
+
+/** Options of edits of the user's own replaceable lists. */
+export interface EditOptions {
+  /**
+   * How many relays must answer before the newest copy is believed (see `Tracker.newestOwnList`).
+   * @default 1
+   */
+  readonly minAnswers?: number
+  /** Difficulty to mine. @default the client's `powDifficulty` */
+  readonly pow?: number
+  readonly signal?: AbortSignal
+}
+
+// ---- publishing ----------------------------------------------------------------------------------
+
+/** When {@link Client.publish} resolves. */
+export type PublishWait =
+  /** Once the event is signed, written to the queue and sending has started. */
+  | 'queued'
+  /** Once every target has answered once (or is final). */
+  | 'first-answers'
+  /** Once every target is final (retries included: can take minutes). */
+  | 'settled'
+
+/** Options of {@link Client.publish}. */
+export interface PublishOptions {
+  /** NIP-13 difficulty to mine before signing. @default the client's `powDifficulty` */
+  readonly pow?: number
+  readonly onPowProgress?: (progress: PowProgress) => void
+  /** More relays to send to (reason `manual`). */
+  readonly relays?: readonly string[]
+  /** @default 'first-answers' */
+  readonly wait?: PublishWait
+  readonly signal?: AbortSignal
+}
+
+/** What {@link Client.publish} returns. */
+export interface PublishResult {
+  /** The signed event. */
+  readonly event: NostrEvent
+  /** Where it goes and why. */
+  readonly plan: PublishPlan
+  /** The delivery report when the call resolved. */
+  readonly report: DeliveryReport
+  /** The queue's handle: `report()` now, `settled` when every target is final. */
+  readonly delivery: DeliveryHandle
+}
+
+// ---- private messages ----------------------------------------------------------------------------
+
+/** Options of {@link Client.sendDm}. */
+export interface SendDmOptions {
+  readonly subject?: string
+  /** The message this one answers. */
+  readonly replyTo?: { readonly id: string; readonly relay?: string }
+  readonly signal?: AbortSignal
+}
+
+/** One recipient's copy of a sent message. */
+export interface DmDelivery {
+  readonly recipient: string
+  /** True for the user's own copy (sent to their own DM relays). */
+  readonly self: boolean
+  /** The recipient's kind 10050 relays the wrap went to. */
+  readonly relays: readonly string[]
+  readonly report: DeliveryReport
+}
+
+/** What {@link Client.sendDm} returns. */
+export interface SendDmResult {
+  /** The unsigned kind 14 message (its id is what replies name). */
+  readonly rumor: Rumor
+  readonly deliveries: readonly DmDelivery[]
+}
+
+/** A received NIP-17 message. */
+export interface ReceivedDm {
+  readonly id: string
+  readonly sender: string
+  /** The chat room: sender and every recipient, sorted. */
+  readonly participants: readonly string[]
+  readonly content: string
+  readonly createdAt: number
+  readonly subject?: string
+  readonly replyTo?: string
+  readonly rumor: Rumor
+}
+
+/** Options of {@link Client.dms}. */
+export interface DmQueryOptions {
+  /** Only messages with this person (in a one-to-one or group room). */
+  readonly peer?: string
+  /** Gift-wrap timestamps are randomised up to 2 days into the past, so `since` is widened by that. */
+  readonly since?: number
+  readonly limit?: number
+  readonly signal?: AbortSignal
+}
+
+/** What {@link Client.dms} returns. */
+export interface DmInbox {
+  /** Oldest first, deduplicated by rumor id. */
+  readonly messages: ReceivedDm[]
+  /** Wraps that could not be opened or failed their checks (never thrown: anyone can send junk). */
+  readonly undecryptable: number
+  readonly relays: readonly RelayQueryReport[]
+}
+
+/** A NIP-04 message of an old conversation. */
+export interface LegacyDm {
+  readonly event: NostrEvent
+  readonly sender: string
+  readonly recipient: string
+  readonly content: string
+}
+
+/** What {@link Client.legacyDms} returns. */
+export interface LegacyConversation {
+  /** Oldest first. */
+  readonly messages: LegacyDm[]
+  readonly undecryptable: number
+  readonly relays: readonly RelayQueryReport[]
+}
+
+/** Options of {@link Client.subscribeDms}. */
+export interface LiveDmOptions {
+  readonly onMessage: (message: ReceivedDm) => void
+  readonly signal?: AbortSignal
+}
+
+// ---- search --------------------------------------------------------------------------------------
+
+/** Options of {@link Client.search}. */
+export interface SearchOptions {
+  readonly kinds?: readonly number[]
+  /** @default 20 */
+  readonly limit?: number
+  readonly signal?: AbortSignal
+}
+
+/** What {@link Client.search} returns. */
+export interface SearchResult {
+  readonly events: NostrEvent[]
+  readonly relay: RelayReadOutcome
+}
+
+// ---- relay settings and alerts -------------------------------------------------------------------
+
+/** The user's own relays, as published. */
+export interface RelaySettings {
+  /** Inboxes (10002 `read`). */
+  readonly read: string[]
+  /** Outboxes (10002 `write`). */
+  readonly write: string[]
+  /** DM relays (10050). */
+  readonly dm: string[]
+  /** Where the relay list is advertised, in batches (see `Router.ownListTargets`). */
+  readonly advertiseTo: string[][]
+  readonly relayList: NostrEvent | undefined
+  readonly dmRelayList: NostrEvent | undefined
+}
+
+/** A change of the user's relays; lists not given are left as they are. */
+export interface RelaySettingsChange {
+  readonly read?: readonly string[]
+  readonly write?: readonly string[]
+  readonly dm?: readonly string[]
+  /** More relays to advertise the lists to. */
+  readonly advertiseTo?: readonly string[]
+}
+
+/** What {@link Client.setRelays} published. */
+export interface RelaySettingsResult {
+  readonly relayList?: PublishResult
+  readonly dmRelayList?: PublishResult
+}
+
+/** Something that needs the user's attention. */
+export type ClientAlert =
+  | {
+      /** The relay list was never published, or not re-advertised for longer than `relayListMaxAgeMs`. */
+      readonly type: 'relay-list-stale'
+      /** When it was last published (unix seconds), if ever. */
+      readonly publishedAt?: number
+    }
+  | {
+      /** A publish failed on some or all of its relays. */
+      readonly type: 'publish-incomplete'
+      readonly eventId: string
+      readonly kind: number
+      readonly state: DeliveryReport['state']
+      /** The relays that do not hold it and will not be retried. */
+      readonly failedRelays: readonly string[]
+    }
+  | {
+      /** The follow list was changed here but no relay holds the change yet. */
+      readonly type: 'follow-list-unpublished'
+      readonly eventId: string
+      /** When the change was made (ms). */
+      readonly changedAt: number
+    }
+
+/** A live subscription to the user's NIP-17 messages; see {@link Client.subscribeDms}. */
+export interface LiveDms {
+  /** Resolves once the user's DM relays were asked. */
+  readonly ready: Promise<void>
+  /** Stops. Idempotent. */
+  close(): void
+}
+
+/** A change of the user's follow list; see {@link Client.follow} and {@link Client.unfollow}. */
+export interface FollowChange {
+  /** People to add (kept where they are when already followed; a new relay hint or petname replaces the old). */
+  readonly add?: ReadonlyArray<string | FollowEntry>
+  /** People to remove. */
+  readonly remove?: readonly string[]
+}
