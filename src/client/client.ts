@@ -322,7 +322,8 @@ export interface Client {
    * Changes the user's relays: the newest kind 10002 / 10050 are read first (unknown tags kept),
    * then the new lists are published broadly (see `Router.ownListTargets`).
    *
-   * @param change - `read`, `write`, `dm` lists to set, more relays to advertise to.
+   * @param change - `read`, `write`, `dm` lists to set, more relays to advertise to. A change that
+   * names no list publishes nothing.
    * @param options - `minAnswers`, `pow`, `signal`.
    * @returns the publish result of each list published.
    * @throws ClientError `CLIENT_NO_SIGNER`, `CLIENT_ABORTED`, `CLIENT_CLOSED`; OutboxError
@@ -336,7 +337,8 @@ export interface Client {
 
   /**
    * Things that need the user's attention: a relay list not advertised for a long time, publishes
-   * that failed on some relays, a follow-list change no relay holds yet.
+   * that failed on some relays, a follow-list change no relay holds yet. When the user's relay list
+   * is stale in the tracker, the indexers are asked for it first.
    *
    * @returns the alerts, most important first.
    * @throws ClientError `CLIENT_CLOSED`.

@@ -125,7 +125,7 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
   })
   const tracker = createTracker({ pool, evidence, storage, indexerRelays: resolved.indexerRelays, now })
   const router = createRouter({ evidence, tracker, pool, storage, perAuthor: resolved.perAuthor, maxRelays: resolved.maxRelays, now })
-  const queue = createPublishQueue({ pool, storage, now, onError: reportError })
+  const queue = createPublishQueue({ ...options.publishQueue, pool, storage, now, onError: reportError })
 
   const closingController = new AbortController()
   const closers = new Set<() => void>()

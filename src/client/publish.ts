@@ -7,8 +7,10 @@
  */
 import type { EventTemplate, NostrEvent } from '../crypto/event.js'
 import { minePow } from '../crypto/nip13.js'
+import { findNostrUris } from '../crypto/nip21.js'
 import { ClientError } from '../errors.js'
 import type { DeliveryHandle, DeliveryReport, PublishTarget } from '../outbox/publish-queue.js'
+import { FOLLOW_LIST_KIND } from '../outbox/relay-lists.js'
 import { abortError, type ClientContext } from './context.js'
 import type { PublishOptions, PublishResult, PublishWait } from './types.js'
 
@@ -121,6 +123,9 @@ export async function deliver(
  */
 export async function publishEvent(context: ClientContext, template: EventTemplate, options: PublishOptions = {}): Promise<PublishResult> {
   if (template === null || typeof template !== 'object') throw new TypeError('template must be an event template')
+  if (template.tags !== undefined && !Array.isArray(template.tags)) throw new TypeError('template.tags must be an array of string arrays')
+  if (typeof template.content !== 'string') throw new TypeError('template.content must be a string')
+  if (!Number.isSafeInteger(template.kind) || template.kind < 0 || template.kind > 65535) throw new TypeError('template.kind must be an integer from 0 to 65535')
   context.assertOpen()
   context.requireSigner('publishing')
   const me = await context.me()
@@ -135,6 +140,9 @@ export async function publishEvent(context: ClientContext, template: EventTempla
     created_at: template.created_at ?? context.nowSeconds(),
   }
   const manual = (options.relays ?? []).map((url): PublishTarget => ({ url, reason: 'manual' }))
+  // The router answers from what the tracker knows: a fresh client knows nothing of the user's
+  // outboxes nor of the tagged people's inboxes until their lists are fetched (fresh ones are not).
+  await ensureLists(context, [me, ...addressedPeople(draft)], options.signal)
   if (context.router.publishPlan(draft, { me }).targets.length === 0 && manual.length === 0) {
     throw new ClientError('CLIENT_NO_TARGETS', 'Nowhere to publish: the user has no outbox relays and nobody is tagged', {
       details: 'set relays with setRelays() or pass options.relays',
@@ -144,4 +152,45 @@ export async function publishEvent(context: ClientContext, template: EventTempla
   const plan = context.router.publishPlan(event, { me })
   const { report, delivery } = await deliver(context, event, [...plan.targets, ...manual], options.wait ?? 'first-answers', options.signal)
   return { event, plan, report, delivery }
+}
+
+/** Most tagged people whose lists are fetched before routing (the router's own default cap). */
+const MAX_ADDRESSED = 50
+
+/**
+ * The people an event addresses, as the router reads them: `p` tags, then `nostr:npub` /
+ * `nprofile` mentions; none for follow lists and NIP-51 lists (members, not addressees).
+ */
+function addressedPeople(event: Pick<NostrEvent, 'kind' | 'tags' | 'content'>): string[] {
+  if (event.kind === FOLLOW_LIST_KIND || (event.kind >= 10000 && event.kind < 20000)) return []
+  const out = new Set<string>()
+  for (const tag of event.tags) {
+    if (Array.isArray(tag) && tag[0] === 'p' && typeof tag[1] === 'string' && /^[0-9a-f]{64}$/.test(tag[1])) out.add(tag[1])
+  }
+  if (typeof event.content === 'string' && /nostr:n(?:pub|profile)1/i.test(event.content)) {
+    for (const { decoded } of findNostrUris(event.content, { limit: 200 })) {
+      if (decoded.type === 'npub') out.add(decoded.data)
+      else if (decoded.type === 'nprofile') out.add(decoded.data.pubkey)
+    }
+  }
+  return [...out].slice(0, MAX_ADDRESSED)
+}
+
+/**
+ * Makes sure the tracker holds fresh relay lists of `pubkeys` before routing. A failure other than
+ * an abort is reported and routing goes on with what is known (cached lists, hints).
+ *
+ * @throws ClientError `CLIENT_ABORTED`, `CLIENT_CLOSED`.
+ * @internal
+ */
+export async function ensureLists(context: ClientContext, pubkeys: readonly string[], callerSignal?: AbortSignal): Promise<void> {
+  const { signal, release } = context.link(callerSignal)
+  try {
+    await context.tracker.ensureRelayLists([...new Set(pubkeys)], { signal })
+  } catch (error) {
+    if (signal.aborted) throw abortError(context, error)
+    context.reportError(error)
+  } finally {
+    release()
+  }
 }

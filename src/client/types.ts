@@ -11,7 +11,7 @@ import type { Rumor } from '../crypto/nip59.js'
 import type { PowProgress } from '../crypto/nip13.js'
 import type { RelayPoolOptions } from '../relay-pool/pool.js'
 import type { RelayReadOutcome } from '../relay-pool/subscription.js'
-import type { DeliveryHandle, DeliveryReport } from '../outbox/publish-queue.js'
+import type { DeliveryHandle, DeliveryReport, PublishQueueOptions } from '../outbox/publish-queue.js'
 import type { PublishPlan } from '../outbox/router.js'
 import type { ShortReason } from '../outbox/types.js'
 import type { Storage } from '../storage/types.js'
@@ -55,6 +55,12 @@ export interface ClientOptions {
    * @default {}
    */
   readonly pool?: Omit<RelayPoolOptions, 'signer' | 'onEventSeen'>
+  /**
+   * Retry policy of the durable publish queue (attempts, delays, how long finished publishes stay
+   * readable, per-relay timeout).
+   * @default the queue's: 8 attempts, 2 s doubling to 10 min, kept 7 days
+   */
+  readonly publishQueue?: Pick<PublishQueueOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'retainMs' | 'timeoutMs'>
   /**
    * NIP-13 difficulty mined into every published event unless a call says otherwise (0 = none).
    * @default 0

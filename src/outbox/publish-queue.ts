@@ -140,6 +140,20 @@ export interface PublishQueue {
   report(eventId: string): Promise<DeliveryReport | undefined>
   /** Reports of every publish not yet final, oldest first. */
   pending(): Promise<DeliveryReport[]>
+  /**
+   * Every publish the queue holds in memory or storage, pending or finished within `retainMs`
+   * (by its last change), oldest first: what an application lists to show the user which posts
+   * did not reach some relays. Unreadable records are skipped and reported to `onError` as
+   * `PUBLISH_QUEUE_CORRUPT`.
+   *
+   * @returns the reports, by `createdAt` then event id.
+   * @throws the storage's errors when the records cannot be listed.
+   * @example
+   * ```ts
+   * const failed = (await queue.reports()).filter((report) => report.state === 'failed')
+   * ```
+   */
+  reports(): Promise<DeliveryReport[]>
   /** Load unfinished publishes from storage and start sending them again. Returns how many. */
   resume(): Promise<number>
   /** Listen to every change of every publish (or one `eventId`). Returns the unsubscribe function. */
@@ -400,7 +414,32 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
         const report = buildReport(parsed.event.id, parsed.targets, parsed.createdAt, parsed.updatedAt)
         if (report.state === 'pending' || report.state === 'partial') reports.push(report)
       }
-      return reports.sort((a, b) => a.createdAt - b.createdAt || (a.eventId < b.eventId ? -1 : 1))
+      return reports.sort(oldestFirst)
+    },
+
+    async reports() {
+      const cutoff = now() - retainMs
+      // Finished publishes past retention are as good as pruned, whether or not prune() ran.
+      const keep = (report: DeliveryReport): boolean =>
+        report.state === 'pending' || report.state === 'partial' || report.updatedAt > cutoff
+      const reports: DeliveryReport[] = []
+      const seen = new Set<string>()
+      for (const entry of entries.values()) {
+        seen.add(entry.event.id)
+        const report = reportOf(entry)
+        if (keep(report)) reports.push(report)
+      }
+      for (const [key, value] of await storage.listRecords(COLLECTION)) {
+        if (seen.has(key)) continue
+        const parsed = fromRecord(value)
+        if (!parsed || parsed.event.id !== key) {
+          options.onError?.(new OutboxError('PUBLISH_QUEUE_CORRUPT', 'Skipped an unreadable publish-queue record', { details: key.slice(0, 80) }))
+          continue
+        }
+        const report = buildReport(parsed.event.id, parsed.targets, parsed.createdAt, parsed.updatedAt)
+        if (keep(report)) reports.push(report)
+      }
+      return reports.sort(oldestFirst)
     },
 
     async resume() {
@@ -477,6 +516,10 @@ function finalStatus(outcome: PublishOutcome): TargetStatus | undefined {
     default:
       return undefined
   }
+}
+
+function oldestFirst(a: DeliveryReport, b: DeliveryReport): number {
+  return a.createdAt - b.createdAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0)
 }
 
 function mergeTargets(existing: readonly DeliveryTarget[], added: readonly PublishTarget[]): DeliveryTarget[] {

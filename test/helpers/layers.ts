@@ -18,6 +18,11 @@ export const ALLOWED: Record<string, { values: string[]; types: string[] }> = {
     values: ['facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
     types: ['facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
   },
+  // The `rendezvous` command line: Node only, on top of everything, and nothing imports it.
+  cli: {
+    values: ['cli', 'facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
+    types: ['cli', 'facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
+  },
 }
 
 /** Bare (package) imports each layer may use; anything else is a violation. */
@@ -29,6 +34,7 @@ export const ALLOWED_PACKAGES: Record<string, RegExp> = {
   storage: /^(idb-keyval$|better-sqlite3$|node:)/,
   outbox: /^(@noble\/|@scure\/base$)/,
   facade: /^(@noble\/|@scure\/base$)/,
+  cli: /^(@noble\/|@scure\/base$|node:)/,
 }
 
 export interface ImportEdge {

@@ -245,6 +245,51 @@ describe('publish queue: states and retries (scripted pool)', () => {
     expect(await storage.getRecord('publish-queue', unfinished.id)).toBeDefined()
   })
 
+  it('reports() lists pending and finished publishes oldest first, from memory and from storage', async () => {
+    let clock = 5_000_000
+    const { pool } = fakePool((url) => (url === A ? { status: 'ok' } : url === B ? { status: 'rejected', prefix: 'blocked' } : { status: 'failed' }))
+    const options = { pool, now: () => clock, retainMs: 10_000, baseDelayMs: 60_000, maxDelayMs: 60_000 }
+    const { queue, storage } = makeQueue(options)
+    const sent = note('sent')
+    const failed = note('failed')
+    const waiting = note('waiting')
+    await (await queue.publish(sent, [{ url: A }])).settled
+    clock += 1
+    await (await queue.publish(failed, [{ url: B }])).settled
+    clock += 1
+    await queue.publish(waiting, [{ url: C }])
+    await waitFor(async () => (await queue.report(waiting.id))?.targets[0]?.attempts === 1)
+    const expected = [
+      { eventId: sent.id, state: 'sent' },
+      { eventId: failed.id, state: 'failed' },
+      { eventId: waiting.id, state: 'pending' },
+    ]
+    expect(await queue.reports()).toMatchObject(expected)
+    // pending() keeps to the unfinished one: reports() is the wider view.
+    expect((await queue.pending()).map((r) => r.eventId)).toEqual([waiting.id])
+    // A second queue on the same storage, never resumed, reads the same from the records.
+    const { queue: reader } = makeQueue({ ...options, storage })
+    expect(await reader.reports()).toMatchObject(expected)
+    // Past retention the finished ones drop out (before any prune); the unfinished one stays.
+    clock += 20_000
+    expect((await queue.reports()).map((r) => r.eventId)).toEqual([waiting.id])
+    expect((await reader.reports()).map((r) => r.eventId)).toEqual([waiting.id])
+  })
+
+  it('reports() skips and reports a corrupt record, and keeps it', async () => {
+    const storage = memoryStorage()
+    storages.push(storage)
+    await storage.putRecord('publish-queue', 'y'.repeat(64), { v: 1, event: 'garbage' })
+    const errors: unknown[] = []
+    const { pool } = fakePool(() => ({ status: 'ok' }))
+    const { queue } = makeQueue({ pool, storage, onError: (e) => errors.push(e) })
+    const event = note()
+    await (await queue.publish(event, [{ url: A }])).settled
+    expect((await queue.reports()).map((r) => r.eventId)).toEqual([event.id])
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['PUBLISH_QUEUE_CORRUPT'])
+    expect(await storage.getRecord('publish-queue', 'y'.repeat(64))).toEqual({ v: 1, event: 'garbage' })
+  })
+
   it('after close, publish rejects with PUBLISH_QUEUE_CLOSED and settled handles resolve', async () => {
     const { pool } = fakePool(() => ({ status: 'failed' }))
     const { queue } = makeQueue({ pool, baseDelayMs: 10_000 })
