@@ -54,14 +54,22 @@ export async function queryRelays(context: ClientContext, requests: readonly Rel
   const events = new Map<string, NostrEvent>()
   const seenOn = new Map<string, string[]>()
   let done = 0
+  // One controller per relay, fanned out from one listener: a read of 30 relays would otherwise
+  // put 30 abort listeners on one signal (Node warns past 10).
+  const perRequest = requests.map(() => new AbortController())
+  const fanOut = (): void => {
+    for (const controller of perRequest) controller.abort(signal.reason)
+  }
+  signal.addEventListener('abort', fanOut, { once: true })
+  if (signal.aborted) fanOut()
   try {
     const reports = await Promise.all(
-      requests.map(async (request): Promise<RelayQueryReport> => {
+      requests.map(async (request, index): Promise<RelayQueryReport> => {
         const authors = [...(request.authors ?? [])].sort()
         try {
           const result = await context.pool.query(request.filters, {
             relays: [request.url],
-            signal,
+            signal: perRequest[index]!.signal,
             ...(options.eoseTimeoutMs !== undefined && { eoseTimeoutMs: options.eoseTimeoutMs }),
           })
           for (const event of result.events) {
@@ -96,6 +104,7 @@ export async function queryRelays(context: ClientContext, requests: readonly Rel
     if (options.remember !== false) await context.remember(sorted, seenOn)
     return { events: sorted, seenOn, relays: reports }
   } finally {
+    signal.removeEventListener('abort', fanOut)
     release()
   }
 }

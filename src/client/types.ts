@@ -96,7 +96,8 @@ export interface RelayQueryReport extends RelayReadOutcome {
 
 /**
  * Why an author may be missing posts from a read:
- * - `no-relays`: nothing is known about where they write (no relay list, no other clue);
+ * - `no-relays`: nothing is known about where they write, so no relay was asked about them (an
+ *   author read from every relay known for them, even fewer than k, is not listed);
  * - `budget`: usable relays exist but the connection budget left them out;
  * - `unhealthy`: their relays are in the penalty box or known down;
  * - `relays-failed`: every relay asked about them failed (timeout, refused, closed, ...);
