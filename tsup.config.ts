@@ -12,6 +12,8 @@ export default defineConfig({
     'storage/index': 'src/storage/index.ts',
     'storage/sqlite': 'src/storage/sqlite.ts',
     'storage/indexeddb': 'src/storage/indexeddb.ts',
+    // The `rendezvous` command line (bin/rendezvous.mjs); Node only, not an export.
+    'cli/index': 'src/cli/index.ts',
   },
   format: ['esm'],
   target: 'es2022',

@@ -29,6 +29,10 @@ try {
     sourcemap: 'inline',
     logLevel: 'warning',
   })
+  // Ctrl-C reaches the child too, which cleans up and exits; this process must outlive it so that
+  // the finally below removes the bundle directory.
+  process.on('SIGINT', () => {})
+  process.on('SIGTERM', () => {})
   const run = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit' })
   process.exitCode = run.status ?? 1
 } finally {

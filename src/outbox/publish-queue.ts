@@ -211,7 +211,8 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
   const inFlight = new Set<Promise<void>>()
   /** Publishes of a new event whose first write is in flight, so a second call joins the first. */
   const creating = new Map<string, Promise<unknown>>()
-  const abort = new AbortController()
+  /** The attempts in flight, aborted together by close(). */
+  const attemptControllers = new Set<AbortController>()
   let timer: ReturnType<typeof setTimeout> | undefined
   let timerAt = Infinity
   let closed = false
@@ -288,11 +289,16 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
    */
   async function attempt(entry: Entry, url: string): Promise<void> {
     entry.sending.add(url)
+    // Each attempt gets its own signal, aborted by close(): sharing the queue's one signal would put
+    // one listener per attempt on it, and a publish to more than 10 relays would make Node warn.
+    const own = new AbortController()
+    attemptControllers.add(own)
+    if (closed) own.abort()
     let outcome: PublishOutcome
     try {
       const report = await pool.publish(entry.event, {
         relays: [url],
-        signal: abort.signal,
+        signal: own.signal,
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
       })
       outcome = report.relays[0] ?? { url, status: 'failed', message: 'the pool reported nothing' }
@@ -302,6 +308,7 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
       outcome = { url, status: ours ? 'aborted' : 'failed', message: errorMessage(err) }
     } finally {
       entry.sending.delete(url)
+      attemptControllers.delete(own)
     }
     if (closed) return
     const at = now()
@@ -490,7 +497,7 @@ export function createPublishQueue(options: PublishQueueOptions): PublishQueue {
       closed = true
       if (timer) clearTimeout(timer)
       timer = undefined
-      abort.abort()
+      for (const controller of attemptControllers) controller.abort()
       await Promise.allSettled([...inFlight])
       await Promise.allSettled([...entries.values()].map((entry) => entry.writes))
       for (const entry of entries.values()) {
