@@ -171,6 +171,7 @@ export interface FeedOptions {
   readonly cursor?: FeedCursor
   /** Per-relay time to EOSE, in ms. @default the pool's */
   readonly eoseTimeoutMs?: number
+  /** Called as relays finish, for a progress bar. */
   readonly onProgress?: (progress: FeedProgress) => void
   readonly signal?: AbortSignal
 }
@@ -307,6 +308,7 @@ export type PublishWait =
 export interface PublishOptions {
   /** NIP-13 difficulty to mine before signing. @default the client's `powDifficulty` */
   readonly pow?: number
+  /** Called while mining (hashes so far, rate, expected time left). */
   readonly onPowProgress?: (progress: PowProgress) => void
   /** More relays to send to (reason `manual`). */
   readonly relays?: readonly string[]
@@ -404,6 +406,7 @@ export interface LegacyConversation {
 
 /** Options of {@link Client.subscribeDms}. */
 export interface LiveDmOptions {
+  /** Each new message, once (a listener that throws is reported to `onError`). */
   readonly onMessage: (message: ReceivedDm) => void
   readonly signal?: AbortSignal
 }
