@@ -227,7 +227,8 @@ function nextCursor(page: readonly NostrEvent[], previous: FeedCursor | undefine
  * lists fetched when stale, the router's plan, one request per chosen relay, one re-plan around
  * the relays that failed, merged newest first and trimmed to `limit`.
  *
- * Paging: a relay returns the newest `limit + cursor.seen.length` events at or before `until`, so
+ * Paging: a relay returns the newest `limit + cursor.seen.length` events at or before `until`
+ * (`limit` lowered, when needed, so that this never exceeds a planned relay's `max_limit`), so
  * once the ids already returned are dropped, each relay still gives at least `limit` events or
  * all it has. Any event newer than the page's oldest second is therefore on this page, and the
  * events of that second not on it come back on the next one (`until` is inclusive): every event
@@ -260,12 +261,17 @@ export async function readFeed(context: ClientContext, options: FeedOptions = {}
     const plan = context.router.readPlan(authors)
     const k = plan.selection.perAuthor
     const alreadySeen = new Set(cursor?.seen ?? [])
+    // A relay clamps `limit` to its max_limit, and a clamped answer breaks the paging argument
+    // above (events older than its last one could be newer than the page's oldest). So a page
+    // never asks more than the smallest max_limit of the planned relays allows.
+    const maxLimit = Math.min(...[...plan.selection.relays.keys()].map((url) => context.pool.relayLimits(url).maxLimit))
+    const pageLimit = Math.max(1, Math.min(limit, maxLimit - alreadySeen.size))
     const filtersFor = (relayAuthors: readonly string[]): Filter[] => [
       {
         authors: [...relayAuthors],
         kinds,
         // The ids dropped below would otherwise shorten the page (see the paging note above).
-        limit: limit + alreadySeen.size,
+        limit: pageLimit + alreadySeen.size,
         ...(until !== undefined && { until }),
         ...(since !== undefined && { since }),
       },
@@ -331,11 +337,15 @@ export async function readFeed(context: ClientContext, options: FeedOptions = {}
     }
     const eventsByAuthor = new Map<string, number>()
     for (const event of all) eventsByAuthor.set(event.pubkey, (eventsByAuthor.get(event.pubkey) ?? 0) + 1)
-    const events = all.slice(0, limit)
     const relays = [...round1.relays, ...(round2?.relays ?? [])]
+    // The relays' NIP-11 documents arrive while connecting: a max_limit learnt only now may have
+    // clamped an answer, so the page is cut to what every answering relay surely gave in full.
+    const answeredCap = Math.min(...relays.filter((r) => r.status === 'eose').map((r) => context.pool.relayLimits(r.url).maxLimit))
+    const finalLimit = Math.max(1, Math.min(pageLimit, answeredCap - alreadySeen.size))
+    const events = all.slice(0, finalLimit)
     return {
       events,
-      next: all.length < limit ? undefined : nextCursor(events, cursor),
+      next: all.length < finalLimit ? undefined : nextCursor(events, cursor),
       report: buildReport(authors, relays, finalPlan.selection, k, eventsByAuthor, startedMs),
     }
   } finally {

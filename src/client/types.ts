@@ -161,7 +161,11 @@ export interface FeedOptions {
   readonly authors?: readonly string[]
   /** @default [1, 6] */
   readonly kinds?: readonly number[]
-  /** Events in the page. @default 50 */
+  /**
+   * Most events in the page. A page is also kept within the smallest NIP-11 `max_limit` of the
+   * relays asked (less the cursor's same-second ids): a relay that clamps a larger request would
+   * otherwise leave holes between pages. @default 50
+   */
   readonly limit?: number
   /** Only events at or before this time (unix seconds). Ignored with `cursor`. */
   readonly until?: number

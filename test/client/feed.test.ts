@@ -14,7 +14,7 @@ import { finalizeEvent } from '../../src/crypto/signature.js'
 import { seedPerson, testClient, type SeededPerson } from '../helpers/client-harness.js'
 import { expectRejectionCode } from '../helpers/errors.js'
 import { applyOffWireClues, startFleetNetwork, type FleetNetwork } from '../helpers/fleet-network.js'
-import { startFleet, waitFor, type TestFleet, type TestRelay } from '../helpers/relay-fleet.js'
+import { defaultNip11, startFleet, waitFor, type TestFleet, type TestRelay } from '../helpers/relay-fleet.js'
 import { startScriptedRelay, type ScriptedRelay } from '../helpers/scripted-relay.js'
 
 /**
@@ -405,4 +405,42 @@ describe('feeds on a small fleet', () => {
     await expect(c.feed({ authors: [alice.pubkey], cursor: { until: 1, seen: ['x'] } })).rejects.toThrow(/cursor.seen/)
     expect(() => c.subscribeFeed({ authors: [alice.pubkey] } as never)).toThrow(/onEvent/)
   })
+})
+
+describe('paging under a relay that clamps limit (NIP-11 max_limit)', () => {
+  it('keeps each page within the smallest max_limit, so no event falls between pages', async () => {
+    // Relay 1 serves carol's 10 posts, one per second; relay 2 serves dave's 4, ten seconds apart.
+    // Both say max_limit 4. A page of 7 merging a clamped 4 from each would end at dave's third
+    // post, 20 s back, and never show carol's posts in between.
+    const fleet = await startFleet(3)
+    const client = testClient({ indexerRelays: [fleet.urls[0]!], pool: { fetch: globalThis.fetch } })
+    try {
+      for (const relay of fleet.relays.slice(1)) {
+        const doc = defaultNip11('clamping relay')
+        relay.setNip11({ ...doc, limitation: { ...(doc.limitation as object), max_limit: 4 } })
+      }
+      const carol = await seedPerson(fleet, { write: [fleet.urls[1]!] })
+      const dave = await seedPerson(fleet, { write: [fleet.urls[2]!] })
+      const base = Math.floor(Date.now() / 1000) - 600
+      const carolPosts = Array.from({ length: 10 }, (_, i) => post(carol.secretKey, base - i, `carol ${i}`))
+      const davePosts = Array.from({ length: 4 }, (_, i) => post(dave.secretKey, base - 10 * i, `dave ${i}`))
+      await store([fleet.relays[1]!], carolPosts)
+      await store([fleet.relays[2]!], davePosts)
+
+      const seen: NostrEvent[] = []
+      let cursor: FeedCursor | undefined
+      for (let page = 0; page < 20; page++) {
+        const result: FeedPage = await client.feed({ authors: [carol.pubkey, dave.pubkey], limit: 7, ...(cursor && { cursor }) })
+        expect(result.events.length).toBeLessThanOrEqual(4)
+        seen.push(...result.events)
+        if (result.next === undefined) break
+        cursor = result.next
+      }
+      const expected = [...carolPosts, ...davePosts].sort(newestFirst)
+      expect(seen.map((e) => e.id)).toEqual(expected.map((e) => e.id))
+    } finally {
+      await client.close()
+      await fleet.close()
+    }
+  }, 60_000)
 })
