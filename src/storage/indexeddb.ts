@@ -170,6 +170,11 @@ class Connection {
   readonly #name: string
   #db: Promise<IDBDatabase> | undefined
   #closed = false
+  /**
+   * Called when an open connection is lost (another tab upgraded or deleted the database, the
+   * browser cleared or evicted it): what it held may be gone, so caches of it are stale.
+   */
+  onLost: (() => void) | undefined
   readonly events: UseStore
   readonly records: UseStore
 
@@ -242,12 +247,17 @@ class Connection {
         if (this.#closed) throw closedError()
         // The browser may close a connection under us (Safari does); reopen once.
         if (!isNamed(err, 'InvalidStateError')) throw err
-        this.#db = undefined
+        this.#lost()
         db = await this.#open()
         tx = db.transaction(storeName, mode)
       }
       return callback(tx.objectStore(storeName))
     }
+  }
+
+  #lost(): void {
+    this.#db = undefined
+    this.onLost?.()
   }
 
   #open(): Promise<IDBDatabase> {
@@ -304,11 +314,9 @@ class Connection {
         // (and then learn that the schema is too new).
         db.onversionchange = () => {
           db.close()
-          this.#db = undefined
+          this.#lost()
         }
-        db.onclose = () => {
-          this.#db = undefined
-        }
+        db.onclose = () => this.#lost()
         resolve(db)
       }
     })
@@ -821,6 +829,11 @@ class IndexedDbAdapter implements IndexedDbStorage {
   constructor(conn: Connection, maxEvents: number) {
     this.#conn = conn
     this.#maxEvents = maxEvents
+    // A deleted or cleared database must not be answered from memory (nor a put of an event it
+    // lost be called a duplicate): load the index again on next use.
+    conn.onLost = () => {
+      this.#index = undefined
+    }
   }
 
   async putEvents(events: readonly NostrEvent[], options: PutEventsOptions = {}): Promise<PutResult[]> {

@@ -528,6 +528,27 @@ describe('indexedDbStorage: IndexedDB missing, refusing, newer, or closing under
     await storage.close()
   })
 
+  it('a database deleted under an open instance (another tab, cleared site data) is not answered from memory', async () => {
+    const factory = new IDBFactory()
+    const name = dbName()
+    const storage = indexedDbStorage({ indexedDB: factory, name })
+    const note = ev({ content: 'gone' })
+    await storage.putEvents([note])
+    await new Promise<void>((resolve, reject) => {
+      const request = factory.deleteDatabase(name)
+      request.onblocked = () => reject(new Error('delete blocked by the adapter'))
+      request.onsuccess = () => resolve()
+      request.onerror = () => reject(request.error)
+    })
+    // The index is loaded again from the (new, empty) database: the note is not a "duplicate".
+    expect(await storage.countEvents()).toBe(0)
+    expect(await storage.putEvents([note])).toEqual([{ id: note.id, status: 'stored' }])
+    await storage.close()
+    const fresh = indexedDbStorage({ indexedDB: factory, name })
+    expect(ids(await fresh.queryEvents([{}]))).toEqual([note.id])
+    await fresh.close()
+  })
+
   it('a connection the browser closes (devtools, eviction) is reopened on next use', async () => {
     const inst = instrumentedFactory()
     const storage = indexedDbStorage({ indexedDB: inst.factory, name: dbName() })
