@@ -7,7 +7,7 @@
 // Options: --indexer <url> (repeatable), --limit <n> (default 20), --allow-private (let relay
 // lists point at private or loopback addresses: only for a local test network).
 import { parseArgs } from 'node:util'
-import { createClient, parsePerson } from 'nostr-rendezvous'
+import { createClient, isRendezvousError, parsePerson } from 'nostr-rendezvous'
 import { nip19 } from 'nostr-rendezvous/crypto'
 
 const { values, positionals } = parseArgs({
@@ -24,7 +24,13 @@ if (positionals.length !== 1) {
 }
 
 // A read-only client: no signer, only the pubkey whose follows we read.
-const { pubkey } = parsePerson(positionals[0])
+let pubkey
+try {
+  pubkey = parsePerson(positionals[0]).pubkey
+} catch (error) {
+  console.error(`feed-reader: ${error.message}`)
+  process.exit(2)
+}
 const client = createClient({
   pubkey,
   indexerRelays: values.indexer,
