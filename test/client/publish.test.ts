@@ -9,11 +9,9 @@ import { getCommittedTarget, getPow } from '../../src/crypto/nip13.js'
 import { verifyEvent } from '../../src/crypto/signature.js'
 import type { DeliveryReport } from '../../src/outbox/publish-queue.js'
 import { expectRejectionCode } from '../helpers/errors.js'
-import { seedPerson, testClient, type SeededPerson } from '../helpers/client-harness.js'
-import { openRawClient, startFleet, type TestFleet, type TestRelay } from '../helpers/relay-fleet.js'
+import { QUICK_RETRY_POOL, seedPerson, testClient, type SeededPerson } from '../helpers/client-harness.js'
+import { openRawClient, startFleet, within, type TestFleet, type TestRelay } from '../helpers/relay-fleet.js'
 
-/** Short pool backoff: a relay that was down is tried again soon after it is back. */
-const QUICK_POOL = { backoff: { baseMs: 20, maxMs: 100, penaltyMs: { 'connect-refused': 50 } } }
 
 let fleet: TestFleet
 let alice: SeededPerson
@@ -163,7 +161,7 @@ describe('client.publish: waits and the durable queue', () => {
   })
 
   it("a down outbox: 'first-answers' reports partial, the queue retries and delivers after restart()", async () => {
-    const client = testClient({ signer: alice.signer, indexerRelays: [indexer.url], pool: QUICK_POOL })
+    const client = testClient({ signer: alice.signer, indexerRelays: [indexer.url], pool: QUICK_RETRY_POOL })
     try {
       await client.relaySettings() // lists fetched while every relay is up
       await aliceOut2.kill()
@@ -186,7 +184,7 @@ describe('client.publish: waits and the durable queue', () => {
   }, 30_000)
 
   it("'settled' waits through retries until every target is final", async () => {
-    const client = testClient({ signer: alice.signer, indexerRelays: [indexer.url], pool: QUICK_POOL })
+    const client = testClient({ signer: alice.signer, indexerRelays: [indexer.url], pool: QUICK_RETRY_POOL })
     let unsubscribe = (): void => {}
     try {
       await client.relaySettings()
@@ -212,12 +210,3 @@ describe('client.publish: waits and the durable queue', () => {
   }, 30_000)
 })
 
-/** `promise`, or a rejection after `ms` (the timer is cleared either way). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms)))])
-  } finally {
-    clearTimeout(timer)
-  }
-}

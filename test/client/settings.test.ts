@@ -11,12 +11,11 @@ import type { NostrEvent } from '../../src/crypto/event.js'
 import { finalizeEvent } from '../../src/crypto/signature.js'
 import { buildDmRelayListTemplate, buildRelayListTemplate } from '../../src/outbox/relay-lists.js'
 import { expectRejectionCode } from '../helpers/errors.js'
-import { seedPerson, testClient } from '../helpers/client-harness.js'
+import { QUICK_RETRY_POOL, seedPerson, testClient } from '../helpers/client-harness.js'
 import { openRawClient, startFleet, waitFor, type TestFleet, type TestRelay } from '../helpers/relay-fleet.js'
 import { startScriptedRelay, type ScriptedRelay } from '../helpers/scripted-relay.js'
 
 const DAY_S = 86_400
-const QUICK_POOL = { backoff: { baseMs: 20, maxMs: 100, penaltyMs: { 'connect-refused': 50 } } }
 
 let fleet: TestFleet
 // 0 indexer | 1 old relay | 2 new outbox | 3 old DM relay | 4 new DM relay | 5 extra advertising | 6 a plain outbox
@@ -252,7 +251,7 @@ describe('client.alerts', () => {
 
   it('follow-list-unpublished shows while no relay holds the change, and disappears once one accepts', async () => {
     const person = await seedPerson(fleet, { write: [plain.url], read: [plain.url] })
-    const client = testClient({ signer: person.signer, indexerRelays: [indexer.url], pool: QUICK_POOL })
+    const client = testClient({ signer: person.signer, indexerRelays: [indexer.url], pool: QUICK_RETRY_POOL })
     const template = { kind: 3, content: '', tags: [['p', 'a'.repeat(64)]], created_at: nowS() }
     // The id the client will sign for this template (ids do not depend on the signature).
     const eventId = finalizeEvent(template, person.secretKey).id

@@ -24,6 +24,12 @@ import { buildDmRelayListTemplate, buildRelayListTemplate } from '../../src/outb
 import type { TestFleet, TestRelay } from './relay-fleet.js'
 
 /**
+ * Pool options for tests where a relay goes down and comes back: short reconnect backoff and
+ * penalty box, so the retry after `restart()` comes within a test's time.
+ */
+export const QUICK_RETRY_POOL = { backoff: { baseMs: 20, maxMs: 100, penaltyMs: { 'connect-refused': 50 } } } as const
+
+/**
  * A client for tests: loopback allowed, NIP-11 off unless `pool.fetch` says otherwise, 2 s EOSE and
  * publish timeouts, errors collected in `errors` instead of printed.
  */

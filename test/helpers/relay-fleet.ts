@@ -64,6 +64,24 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 2_
 // The host: an HTTP server for NIP-11 plus a WebSocket server, restartable on the same port
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * `promise`, or a rejection after `ms`: a bound on a wait whose promise has no timeout of its own
+ * (the timer is cleared either way).
+ *
+ * @example
+ * ```ts
+ * const report = await within(handle.settled, 10_000)
+ * ```
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** A NIP-11 relay information document (any JSON object). */
 export type Nip11Document = Record<string, unknown>
 

@@ -7,7 +7,7 @@ import { memoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/types.js'
 import { expectRejectionCode } from '../helpers/errors.js'
 import { poolHarness } from '../helpers/pool-harness.js'
-import { waitFor } from '../helpers/relay-fleet.js'
+import { waitFor, within } from '../helpers/relay-fleet.js'
 
 const sk = generateSecretKey()
 let counter = 0
@@ -60,16 +60,6 @@ function withOverrides(storage: Storage, overrides: Partial<Storage>): Storage {
     wrapped[key] = (storage[key] as (...args: unknown[]) => unknown).bind(storage)
   }
   return Object.assign(wrapped, { name: storage.name }, overrides) as unknown as Storage
-}
-
-/** `promise`, or a rejection after `ms` (the timer is cleared either way). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms)))])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 const A = 'wss://a.example'
