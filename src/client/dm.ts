@@ -19,10 +19,11 @@ import { npubEncode } from '../crypto/nip19.js'
 import type { Signer } from '../crypto/signer.js'
 import { ClientError } from '../errors.js'
 import type { PublishTarget } from '../outbox/publish-queue.js'
+import { LruSet } from '../relay-pool/lru.js'
 import { abortError, type ClientContext } from './context.js'
 import { parsePerson } from './identifiers.js'
 import { deliver } from './publish.js'
-import { queryRelays, type RelayRequest } from './read.js'
+import { createLimiter, queryRelays, type RelayRequest } from './read.js'
 import type {
   DmDelivery,
   DmInbox,
@@ -78,6 +79,11 @@ function checkSignal(signal: unknown): void {
 function checkOptions(options: unknown): void {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
 }
+
+/** Wraps opened at once: each may be a signer round trip (NIP-07 prompt, NIP-46 message). */
+const OPEN_CONCURRENCY = 4
+/** Message ids a live subscription remembers to deliver each message once. */
+const LIVE_EMITTED_IDS = 10_000
 
 /** A checked NIP-17 message as the facade returns it. */
 function toReceived(message: DirectMessage): ReceivedDm {
@@ -243,7 +249,13 @@ export async function readDms(context: ClientContext, options: DmQueryOptions = 
     relays.map((url): RelayRequest => ({ url, filters: [filter] })),
     { signal: options.signal },
   )
-  const opened = await Promise.all(result.events.map((wrap) => open(wrap, signer)))
+  // A few at a time, and an abort stops the rest: see createLimiter.
+  const limited = createLimiter(OPEN_CONCURRENCY)
+  const opened = await Promise.all(
+    result.events.map((wrap) =>
+      limited(async () => (context.closing.aborted || options.signal?.aborted ? undefined : open(wrap, signer))),
+    ),
+  )
   if (context.closing.aborted || options.signal?.aborted) throw abortError(context)
   let undecryptable = 0
   const byId = new Map<string, ReceivedDm>()
@@ -285,7 +297,9 @@ export function liveDms(context: ClientContext, options: LiveDmOptions): LiveDms
   context.assertOpen()
   const signer = context.requireSigner('reading private messages')
   const start = context.nowSeconds()
-  const emitted = new Set<string>()
+  // Bounded: anyone can fill a DM relay with wraps; copies of one message arrive close together.
+  const emitted = new LruSet<string>(LIVE_EMITTED_IDS)
+  const limited = createLimiter(OPEN_CONCURRENCY)
   let closed = false
   let close = (): void => {}
   const stop = new AbortController()
@@ -302,9 +316,12 @@ export function liveDms(context: ClientContext, options: LiveDmOptions): LiveDms
       const subscription = context.pool.subscribe([{ kinds: [GIFT_WRAP_KIND], '#p': [me], since: Math.max(0, start - TIMESTAMP_JITTER_SECONDS) }], {
         relays,
         signal: stop.signal,
+        // Wraps are dated up to two days back: resuming after a reconnect from the newest wrap's
+        // date would skip most wraps sent during the outage.
+        resumeSlackSeconds: TIMESTAMP_JITTER_SECONDS,
         onEvent: (wrap, relay) => {
           void context.remember([wrap], new Map([[wrap.id, [relay]]]))
-          void open(wrap, signer).then((message) => {
+          void limited(async () => (closed ? undefined : open(wrap, signer))).then((message) => {
             if (closed || message === undefined || !MESSAGE_KINDS.has(message.rumor.kind)) return
             if (message.rumor.created_at < start - LIVE_CLOCK_SKEW_SECONDS || emitted.has(message.rumor.id)) return
             emitted.add(message.rumor.id)

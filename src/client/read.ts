@@ -122,3 +122,28 @@ export function newestOf(events: Iterable<NostrEvent>): NostrEvent | undefined {
   }
   return best
 }
+
+/**
+ * Runs tasks at most `limit` at a time, in the order given. Decrypting is the reason: with a NIP-07
+ * or NIP-46 signer each gift wrap is a round trip (or a prompt), and a relay full of wraps must not
+ * start hundreds at once.
+ *
+ * @internal
+ */
+export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0
+  const waiting: Array<() => void> = []
+  const next = (): void => {
+    running -= 1
+    waiting.shift()?.()
+  }
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
+    running += 1
+    try {
+      return await task()
+    } finally {
+      next()
+    }
+  }
+}

@@ -91,6 +91,14 @@ export interface SubscribeOptions {
   readonly eoseTimeoutMs?: number
   /** Closes the subscription when aborted. */
   readonly signal?: AbortSignal
+  /**
+   * On a reconnect, ask for events from `newest seen − resumeSlackSeconds` on instead of from the
+   * newest seen. Events dated in the past on purpose need it: NIP-59 gift wraps carry a
+   * `created_at` up to two days back, so resuming from the newest wrap's date would skip most wraps
+   * sent during the outage (pass `nip59.TIMESTAMP_JITTER_SECONDS`). Copies already delivered are
+   * dropped by id. @default 0
+   */
+  readonly resumeSlackSeconds?: number
 }
 
 /** A running subscription. */
@@ -373,7 +381,8 @@ class RelayReq implements WireSubscription {
       // Resuming after a reconnect: ask only for what is newer than what this relay already gave.
       // (Before EOSE, stored events come newest first, so `since` would skip older ones not yet
       // received: then the original filters are sent again and duplicates are dropped by id.)
-      const since = this.#newestSeen
+      const slack = this.#read.subscription.options.resumeSlackSeconds ?? 0
+      const since = Math.max(0, this.#newestSeen - slack)
       this.#sent = this.#filters.map((filter) => {
         const { limit: _limit, ...rest } = filter
         return { ...rest, since: Math.max(filter.since ?? 0, since) }
@@ -412,7 +421,10 @@ class RelayReq implements WireSubscription {
     services.intake.submit(event, (verdict, firstVerification) => {
       this.#pending -= 1
       if (verdict === 'valid') {
-        if (this.#newestSeen === undefined || event.created_at > this.#newestSeen) this.#newestSeen = event.created_at
+        // Clamped to the clock: one event dated in the future would otherwise move the resume
+        // point past every honest event sent while the connection was down.
+        const at = Math.min(event.created_at, Math.floor(services.now() / 1000))
+        if (this.#newestSeen === undefined || at > this.#newestSeen) this.#newestSeen = at
         if (firstVerification) stats.eventsFirstSeen += 1
         // Copies decided after the REQ left (flood cut-off) were received in good standing.
         const first = this.#read.subscription.accept(event, this.#read)

@@ -15,7 +15,7 @@ import { createRumor, createSeal, createWrap } from '../../src/crypto/nip59.js'
 import { npubEncode } from '../../src/crypto/nip19.js'
 import { finalizeEvent } from '../../src/crypto/signature.js'
 import { normalizeRelayUrl } from '../../src/relay-pool/url.js'
-import { type SeededPerson, seedPerson, testClient } from '../helpers/client-harness.js'
+import { QUICK_RETRY_POOL, type SeededPerson, seedPerson, testClient } from '../helpers/client-harness.js'
 import { expectRejectionCode } from '../helpers/errors.js'
 import { type TestFleet, type TestRelay, startFleet, waitFor } from '../helpers/relay-fleet.js'
 
@@ -246,6 +246,42 @@ describe('NIP-17 live', () => {
       const after = await aliceClient.sendDm(bob.pubkey, 'after close')
       await sleep(200)
       expect(received.some((m) => m.id === after.rumor.id)).toBe(false)
+    } finally {
+      await closeAll()
+    }
+  })
+
+  it('after a reconnect, wraps sent during the outage still arrive although they are dated in the past', async () => {
+    const alice = await seedPerson(fleet, { dm: [url(1)] })
+    const bob = await seedPerson(fleet, { dm: [url(3)] })
+    try {
+      const bobClient = testClient({ signer: bob.signer, indexerRelays: [indexer], pool: QUICK_RETRY_POOL })
+      clients.push(bobClient)
+      const received: ReceivedDm[] = []
+      const live = bobClient.subscribeDms({ onMessage: (m) => received.push(m) })
+      await live.ready
+      // A first message whose wrap is dated now, the latest an honest wrap can be (later wraps are
+      // dated up to two days back): resuming from "the newest wrap seen" would then shut out
+      // everything sent while the connection was down. A second wrap dated a day ahead must not
+      // move the resume point either.
+      const aliceClient = await clientOf(alice)
+      const nowS = Math.floor(Date.now() / 1000)
+      const first = createRumor({ kind: 14, content: 'first', tags: [['p', bob.pubkey]] }, alice.pubkey)
+      const ahead = createRumor({ kind: 14, content: 'from the future', tags: [['p', bob.pubkey]] }, alice.pubkey)
+      const wrapAt = async (rumor: typeof first, at: number): Promise<NostrEvent> => {
+        const ephemeral = generateSecretKey()
+        const seal = await createSeal(rumor, alice.signer, bob.pubkey)
+        const content = nip44Encrypt(JSON.stringify(seal), getConversationKey(ephemeral, bob.pubkey))
+        return finalizeEvent({ kind: 1059, created_at: at, tags: [['p', bob.pubkey]], content }, ephemeral)
+      }
+      await relay(3).storeEvents([await wrapAt(first, nowS), await wrapAt(ahead, nowS + 86_400)])
+      await waitFor(() => received.some((m) => m.id === first.id) && received.some((m) => m.id === ahead.id), 5_000, 'the first messages')
+
+      await relay(3).dropConnections()
+      const during = []
+      for (let i = 0; i < 5; i++) during.push((await aliceClient.sendDm(bob.pubkey, `during ${i}`)).rumor.id)
+      await waitFor(() => during.every((id) => received.some((m) => m.id === id)), 10_000, 'every message sent during the outage')
+      expect(received.map((m) => m.id).sort()).toEqual([first.id, ahead.id, ...during].sort())
     } finally {
       await closeAll()
     }
