@@ -278,7 +278,7 @@ describe('NIP-17 live', () => {
       await waitFor(() => received.some((m) => m.id === first.id) && received.some((m) => m.id === ahead.id), 5_000, 'the first messages')
 
       await relay(3).dropConnections()
-      const during = []
+      const during: string[] = []
       for (let i = 0; i < 5; i++) during.push((await aliceClient.sendDm(bob.pubkey, `during ${i}`)).rumor.id)
       await waitFor(() => during.every((id) => received.some((m) => m.id === id)), 10_000, 'every message sent during the outage')
       expect(received.map((m) => m.id).sort()).toEqual([first.id, ahead.id, ...during].sort())
