@@ -67,6 +67,12 @@ export interface ClientContext {
   readonly closing: AbortSignal
   /** Registers something to close with the client; returns the function that unregisters it. */
   track(closer: () => void): () => void
+  /**
+   * Runs `task` after every earlier task with the same `key` has settled. Edits of one of the
+   * user's replaceable lists go through here: two edits running at once would both start from the
+   * same copy, and the second would silently drop the first's change.
+   */
+  exclusive<T>(key: string, task: () => Promise<T>): Promise<T>
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -128,6 +134,8 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
   const queue = createPublishQueue({ ...options.publishQueue, pool, storage, now, onError: reportError })
 
   const closingController = new AbortController()
+  /** The last task queued per `exclusive` key (never rejects). */
+  const chains = new Map<string, Promise<void>>()
   const closers = new Set<() => void>()
   let closed = false
   let pubkey: Promise<string> | undefined
@@ -202,6 +210,19 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
       }
     },
     reportError,
+    exclusive(key, task) {
+      const previous = chains.get(key) ?? Promise.resolve()
+      const run = previous.then(() => task())
+      const tail = run.then(
+        () => undefined,
+        () => undefined,
+      )
+      chains.set(key, tail)
+      void tail.then(() => {
+        if (chains.get(key) === tail) chains.delete(key)
+      })
+      return run
+    },
     track(closer) {
       closers.add(closer)
       return () => closers.delete(closer)

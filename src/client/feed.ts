@@ -398,11 +398,14 @@ export function liveFeed(context: ClientContext, options: LiveFeedOptions): Live
   const kinds = checkKinds(options.kinds)
   const given = options.authors === undefined ? undefined : givenAuthors(context, options.authors)
 
-  const { signal, release } = context.link(options.signal)
+  // close() must stop the start-up work too (the follow list and relay-list fetches), not only the
+  // subscriptions: it aborts this, which the linked signal follows.
+  const stopper = new AbortController()
+  const { signal, release } = context.link(options.signal === undefined ? stopper.signal : AbortSignal.any([options.signal, stopper.signal]))
   let closed = false
   let authors: readonly string[] = given ?? []
   let plan: ReadPlan | undefined
-  let since = context.nowSeconds()
+  const since = context.nowSeconds()
   const parts: LivePart[] = []
   const pairs = new Set<string>()
   const seenIds = new LruSet<string>(LIVE_SEEN_IDS)
@@ -418,6 +421,7 @@ export function liveFeed(context: ClientContext, options: LiveFeedOptions): Live
     closed = true
     untrack()
     signal.removeEventListener('abort', close)
+    stopper.abort()
     release()
     for (const part of parts) part.subscription?.close()
   }
@@ -506,7 +510,7 @@ export function liveFeed(context: ClientContext, options: LiveFeedOptions): Live
       await guarded(context, signal, () => context.tracker.ensureRelayLists(authors, { signal }))
       if (closed) throw abortError(context, signal.reason)
       plan = context.router.readPlan(authors)
-      since = context.nowSeconds()
+      // `since` stays the time of the call: posts made while the lists were fetched are "new" too.
       for (const [url, relayAuthors] of plan.selection.relays) open(url, relayAuthors, 1)
       await Promise.all(parts.filter((p) => p.round === 1).map((p) => p.subscription?.settled))
       // Failures of round 1 are re-planned in a microtask: the replacements are asked before `ready`.

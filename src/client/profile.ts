@@ -106,7 +106,7 @@ function listTargets(context: ClientContext, event: NostrEvent, me: string): { p
  * before any work when nowhere), find the newest copy, let `edit` build the new one, sign it, and
  * hand it to `beforeSend` then to the queue.
  */
-async function editOwnList(
+function editOwnList(
   context: ClientContext,
   kind: number,
   action: string,
@@ -115,6 +115,18 @@ async function editOwnList(
   beforeSend?: (event: NostrEvent) => Promise<void>,
 ): Promise<PublishResult> {
   checkObject(options, 'options')
+  // One edit of a kind at a time: the next one starts from the copy this one publishes.
+  return context.exclusive(`own-list:${kind}`, () => editOwnListNow(context, kind, action, options, edit, beforeSend))
+}
+
+async function editOwnListNow(
+  context: ClientContext,
+  kind: number,
+  action: string,
+  options: EditOptions,
+  edit: (previous: NostrEvent | undefined) => Pick<EventTemplate, 'content' | 'tags'>,
+  beforeSend?: (event: NostrEvent) => Promise<void>,
+): Promise<PublishResult> {
   context.assertOpen()
   context.requireSigner(action)
   const me = await context.me()
@@ -339,9 +351,9 @@ export async function editFollows(context: ClientContext, change: FollowChange, 
       return { content: previous?.content ?? '', tags: kept }
     },
     async (event) => {
-      // Written before sending: if no relay ever takes the change, `alerts()` can say so.
+      // Written before sending: if no relay ever takes the change, `alerts()` can say so. The
+      // event itself is cached by the queue's delivery, once it is queued.
       await context.storage.putRecord('settings', FOLLOW_EDIT_RECORD, { eventId: event.id, changedAt: context.now() })
-      await context.remember([event])
     },
   )
 }

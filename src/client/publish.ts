@@ -8,7 +8,7 @@
 import type { EventTemplate, NostrEvent } from '../crypto/event.js'
 import { minePow } from '../crypto/nip13.js'
 import { findNostrUris } from '../crypto/nip21.js'
-import { ClientError } from '../errors.js'
+import { ClientError, isRendezvousError } from '../errors.js'
 import type { DeliveryHandle, DeliveryReport, PublishTarget } from '../outbox/publish-queue.js'
 import { FOLLOW_LIST_KIND } from '../outbox/relay-lists.js'
 import { abortError, type ClientContext } from './context.js'
@@ -77,8 +77,17 @@ export async function deliver(
   callerSignal?: AbortSignal,
 ): Promise<{ report: DeliveryReport; delivery: DeliveryHandle }> {
   context.assertOpen()
+  let delivery: DeliveryHandle
+  try {
+    delivery = await context.queue.publish(event, targets)
+  } catch (error) {
+    // The client closed under us: say so in the client's words.
+    if (isRendezvousError(error, 'PUBLISH_QUEUE_CLOSED')) throw new ClientError('CLIENT_CLOSED', 'The client is closed', { cause: error })
+    throw error
+  }
+  // Cached only once the queue holds it: an event that could not be queued is not the user's newest
+  // list or post anywhere, here included.
   await context.remember([event])
-  const delivery = await context.queue.publish(event, targets)
   if (wait === 'queued') return { report: delivery.report(), delivery }
   const { signal, release } = context.link(callerSignal)
   try {

@@ -128,6 +128,18 @@ export async function setRelays(context: ClientContext, change: RelaySettingsCha
   const dm = changedUrls(change.dm, 'change.dm')
   const advertiseTo = changedUrls(change.advertiseTo, 'change.advertiseTo') ?? []
   if (read === undefined && write === undefined && dm === undefined) return {}
+  // One edit of the user's lists at a time (both keys, always in this order): the next edit starts
+  // from the copies this one publishes. Profile and follow-list edits take their own keys.
+  return context.exclusive(`own-list:${RELAY_LIST_KIND}`, () =>
+    context.exclusive(`own-list:${DM_RELAY_LIST_KIND}`, () => setRelaysNow(context, { read, write, dm, advertiseTo }, options)),
+  )
+}
+
+async function setRelaysNow(
+  context: ClientContext,
+  { read, write, dm, advertiseTo }: { read: string[] | undefined; write: string[] | undefined; dm: string[] | undefined; advertiseTo: string[] },
+  options: EditOptions,
+): Promise<RelaySettingsResult> {
   const me = await context.me()
   // The router advertises to the user's own relays: it must know the lists this change leaves alone.
   await ensureLists(context, [me], options.signal)
@@ -170,14 +182,16 @@ export async function setRelays(context: ClientContext, change: RelaySettingsCha
     for (const list of planned) {
       signed.push({ list, event: await signTemplate(context, list.template, { pow: options.pow, signal }) })
     }
-    // Applied before routing, so the router advertises to the new relays and not the old ones.
-    for (const { event } of signed) context.evidence.applyRelayList(event)
-    await context.remember(signed.map(({ event }) => event))
+    // Routed before the new lists are applied: the relays being left learn of the change too, and
+    // the new ones are targets anyway (`list.relays`).
     const broad = context.router.ownListTargets(me, { extraRelays: advertiseTo }).flat()
     const results = await Promise.all(
       signed.map(async ({ list, event }): Promise<[number, PublishResult]> => {
         const targets: PublishTarget[] = [...new Set([...list.relays, ...broad])].map((url) => ({ url, reason: 'advertise' }))
         const { report, delivery } = await deliver(context, event, targets, 'first-answers', signal)
+        // Applied once queued (the queue delivers it from here on): a list that could not be
+        // queued must not change where the client reads and writes.
+        context.evidence.applyRelayList(event)
         return [list.kind, { event, plan: context.router.publishPlan(event, { me }), report, delivery }]
       }),
     )

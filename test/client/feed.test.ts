@@ -361,6 +361,39 @@ describe('feeds on a small fleet', () => {
     }
   }, 60_000)
 
+  it('a live feed starts at the time of the call, and close() during start-up stops the list fetch', async () => {
+    // The clock jumps 30 s while the relay lists are fetched (a slow start): a post dated just
+    // after the call is still new to the feed.
+    const ivy = await seedPerson(fleet, { write: [fleet.urls[5]!] })
+    let offset = 0
+    const c = client({ now: () => Date.now() + offset })
+    const called = Math.floor(Date.now() / 1000)
+    const received: NostrEvent[] = []
+    const live = c.subscribeFeed({ authors: [ivy.pubkey], onEvent: (event) => received.push(event) })
+    offset = 30_000
+    try {
+      await live.ready
+      const early = post(ivy.secretKey, called + 1, 'posted while the feed started')
+      await store([fleet.relays[5]!], [early])
+      await waitFor(() => received.length > 0, 5_000, 'the post made during start-up')
+      expect(received.map((e) => e.id)).toEqual([early.id])
+    } finally {
+      live.close()
+    }
+
+    // An indexer that never answers: close() must end the fetch (a CLOSE reaches it), not leave
+    // it running until its timeout.
+    const silent = await startScriptedRelay({ onReq: () => undefined })
+    scripted.push(silent)
+    const d = testClient({ indexerRelays: [silent.url], pool: { eoseTimeoutMs: 30_000 } })
+    clients.push(d)
+    const stuck = d.subscribeFeed({ authors: [getPublicKey(generateSecretKey())], onEvent: () => undefined })
+    await waitFor(() => silent.messagesOfType('REQ').length > 0, 5_000, 'the list fetch to start')
+    stuck.close()
+    await expectRejectionCode(stuck.ready, 'CLIENT_ABORTED')
+    await waitFor(() => silent.messagesOfType('CLOSE').length > 0, 5_000, 'the fetch to be closed')
+  }, 60_000)
+
   it('aborts with CLIENT_ABORTED and closes with CLIENT_CLOSED, mid-read too', async () => {
     // A relay that never finishes a read of posts (lists are answered at once).
     let onPostsReq: (() => void) | undefined

@@ -251,6 +251,29 @@ describe('follow lists', () => {
     }
   })
 
+  it('edits made at the same time are applied one after the other: none is lost', async () => {
+    const u = fleet.urls
+    const hana = await seedPerson(fleet, { write: [u[1]!, u[2]!] })
+    const people = [somebody(), somebody(), somebody(), somebody()]
+    const client = testClient({ signer: hana.signer, indexerRelays: [u[0]!] })
+    const fresh = testClient({ pubkey: hana.pubkey, indexerRelays: [u[0]!] })
+    try {
+      // Four follows and a profile edit at once: each follow must start from the previous one's list.
+      const results = await Promise.all([...people.map((p) => client.follow(p)), client.updateProfile({ name: 'hana' })])
+      const lists = results.slice(0, 4).map((r) => r.event)
+      const createdAt = lists.map((e) => e.created_at)
+      expect(new Set(createdAt).size).toBe(4)
+      const newest = lists.reduce((a, b) => (b.created_at > a.created_at ? b : a))
+      expect(newest.tags.filter((t) => t[0] === 'p').map((t) => t[1]).sort()).toEqual([...people].sort())
+      // Another client reading the relays sees every follow.
+      expect((await fresh.follows()).follows.map((f) => f.pubkey).sort()).toEqual([...people].sort())
+      expect((await fresh.profile())?.name).toBe('hana')
+    } finally {
+      await client.close()
+      await fresh.close()
+    }
+  })
+
   it('rejects malformed people before any network work', async () => {
     const hank = await seedPerson(fleet, { write: [fleet.urls[1]!] })
     const client = testClient({ signer: hank.signer, indexerRelays: [fleet.urls[0]!] })
