@@ -111,7 +111,9 @@ export async function run(): Promise<void> {
   // `rendezvous feed ... | head -3`: once the reader is gone there is nobody left to tell.
   const onOutputError = (error: NodeJS.ErrnoException): void => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-    throw error
+    // Any other write error: one line, as for every failure, and no stack trace.
+    process.stderr.write(`rendezvous: cannot write the output (${error.code ?? error.message})\n`)
+    process.exit(1)
   }
   process.on('SIGINT', onInterrupt)
   process.stdout.on('error', onOutputError)

@@ -47,7 +47,7 @@ export async function unlockKey(command: string, line: CommandLine, io: CliIo): 
     if (isRendezvousError(error)) throw new UsageError(`${source} is not a valid ncryptsec (${error.code})`)
     throw error
   }
-  const passphrase = line.passphraseStdin ? await readLine(io.stdin) : await askHidden(io, 'Passphrase: ')
+  const passphrase = line.passphraseStdin ? await readLine(io.stdin, io.signal) : await askHidden(io, 'Passphrase: ')
   // scrypt at a high cost takes seconds: say why nothing happens, on the terminal only.
   if (logN >= 18 && io.stderr.isTTY) io.stderr.write('Decrypting the key...\n')
   return secretKeySignerFromNcryptsec(ncryptsec, passphrase)
@@ -57,17 +57,24 @@ export async function unlockKey(command: string, line: CommandLine, io: CliIo): 
  * Reads one line (without its `\n` or `\r\n`) from a stream, then stops reading it; the rest of the
  * stream is left unread.
  *
- * @throws UsageError when the stream ends before any character, or the line is too long.
+ * @throws UsageError when the stream ends before any character, or the line is too long;
+ * CliFailure (exit 130) when `signal` aborts first.
  * @internal
  */
-export function readLine(input: CliInput): Promise<string> {
+export function readLine(input: CliInput, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = ''
     const stop = (): void => {
       input.removeListener('data', onData)
       input.removeListener('end', onEnd)
       input.removeListener('error', onError)
+      signal?.removeEventListener('abort', onAbort)
       input.pause()
+    }
+    // Ctrl-C while stdin never sends a line: stop waiting at the first one.
+    const onAbort = (): void => {
+      stop()
+      reject(new CliFailure('cancelled', 130))
     }
     const onData = (chunk: string): void => {
       buffer += chunk
@@ -89,6 +96,8 @@ export function readLine(input: CliInput): Promise<string> {
       stop()
       reject(new CliFailure(`could not read stdin: ${error.message}`))
     }
+    if (signal?.aborted) return onAbort()
+    signal?.addEventListener('abort', onAbort, { once: true })
     input.setEncoding('utf8')
     input.on('data', onData)
     input.on('end', onEnd)

@@ -385,8 +385,16 @@ export function createClient(options: ClientOptions): Client {
     () => undefined,
     (error: unknown) => context.reportError(error),
   )
-  const person = async (input: string | undefined, field: string): Promise<string> =>
-    input === undefined ? context.me() : parsePerson(input, field).pubkey
+  /** The person named (or the user), and read options carrying an nprofile's relay hints. */
+  const person = async (input: string | undefined, field: string, readOptions: ReadOptions): Promise<[string, ReadOptions]> => {
+    if (input === undefined) return [await context.me(), readOptions]
+    const { pubkey, relays } = parsePerson(input, field)
+    if (relays.length === 0) return [pubkey, readOptions]
+    // The hints are evidence too: the tracker asks them for the person's relay lists.
+    const at = context.nowSeconds()
+    for (const url of relays) context.evidence.addHint(pubkey, url, 'nip19-hint', at)
+    return [pubkey, { ...readOptions, relays: [...(readOptions.relays ?? []), ...relays] }]
+  }
   return {
     pool: context.pool,
     storage: context.storage,
@@ -399,9 +407,9 @@ export function createClient(options: ClientOptions): Client {
     feed: (feedOptions = {}) => readFeed(context, feedOptions),
     subscribeFeed: (liveOptions) => liveFeed(context, liveOptions),
     thread: (target, threadOptions = {}) => readThread(context, target, threadOptions),
-    profile: async (input, readOptions = {}) => readProfile(context, await person(input, 'person'), readOptions),
+    profile: async (input, readOptions = {}) => readProfile(context, ...(await person(input, 'person', readOptions))),
     updateProfile: (changes, editOptions = {}) => updateProfile(context, changes, editOptions),
-    follows: async (input, readOptions = {}) => readFollows(context, await person(input, 'person'), readOptions),
+    follows: async (input, readOptions = {}) => readFollows(context, ...(await person(input, 'person', readOptions))),
     follow: (people, editOptions = {}) => editFollows(context, { add: toArray(people) }, editOptions),
     unfollow: (people, editOptions = {}) => editFollows(context, { remove: toArray(people) }, editOptions),
     publish: (template, publishOptions = {}) => publishEvent(context, template, publishOptions),

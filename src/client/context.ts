@@ -227,28 +227,33 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
       closers.add(closer)
       return () => closers.delete(closer)
     },
-    async close() {
-      if (closed) return
-      closed = true
-      closingController.abort(new ClientError('CLIENT_CLOSED', 'The client is closed'))
-      for (const closer of [...closers]) {
-        try {
-          closer()
-        } catch (error) {
-          reportError(error)
-        }
-      }
-      closers.clear()
-      await queue.close()
-      await tracker.close()
+    close() {
+      // A second close() waits for the first, which is still flushing evidence and closing storage.
+      closing ??= closeNow()
+      return closing
+    },
+  }
+  let closing: Promise<void> | undefined
+  const closeNow = async (): Promise<void> => {
+    closed = true
+    closingController.abort(new ClientError('CLIENT_CLOSED', 'The client is closed'))
+    for (const closer of [...closers]) {
       try {
-        await evidence.flush()
+        closer()
       } catch (error) {
         reportError(error)
       }
-      await pool.close()
-      if (ownsStorage) await storage.close()
-    },
+    }
+    closers.clear()
+    await queue.close()
+    await tracker.close()
+    try {
+      await evidence.flush()
+    } catch (error) {
+      reportError(error)
+    }
+    await pool.close()
+    if (ownsStorage) await storage.close()
   }
   return context
 }

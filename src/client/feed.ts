@@ -248,7 +248,7 @@ export async function readFeed(context: ClientContext, options: FeedOptions = {}
   const kinds = checkKinds(options.kinds)
   const limit = positiveInteger(options.limit, DEFAULT_LIMIT, 'limit')
   const cursor = checkCursor(options.cursor)
-  const until = cursor !== undefined ? cursor.until : timestamp(options.until, 'until')
+  let until = cursor !== undefined ? cursor.until : timestamp(options.until, 'until')
   const since = timestamp(options.since, 'since')
   const eoseTimeoutMs = options.eoseTimeoutMs === undefined ? undefined : positiveInteger(options.eoseTimeoutMs, 0, 'eoseTimeoutMs')
   checkListener(options.onProgress, 'onProgress')
@@ -265,6 +265,13 @@ export async function readFeed(context: ClientContext, options: FeedOptions = {}
     // above (events older than its last one could be newer than the page's oldest). So a page
     // never asks more than the smallest max_limit of the planned relays allows.
     const maxLimit = Math.min(...[...plan.selection.relays.keys()].map((url) => context.pool.relayLimits(url).maxLimit))
+    if (until !== undefined && alreadySeen.size >= maxLimit) {
+      // One second holds more events than a relay gives in one answer (a flood of same-second
+      // posts): relays have no offset, so the rest of that second cannot be paged to. Move on to
+      // the second before rather than end the feed there.
+      until -= 1
+      alreadySeen.clear()
+    }
     const pageLimit = Math.max(1, Math.min(limit, maxLimit - alreadySeen.size))
     const filtersFor = (relayAuthors: readonly string[]): Filter[] => [
       {

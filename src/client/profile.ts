@@ -50,18 +50,33 @@ async function ensureLists(context: ClientContext, pubkey: string, signal: Abort
   }
 }
 
+/** The caller's extra relays (an nprofile's hints): normalised, invalid ones dropped (hints are network input). */
+function validRelays(urls: readonly string[]): string[] {
+  if (!Array.isArray(urls)) throw new TypeError('options.relays must be an array of relay URLs')
+  return urls.flatMap((url) => {
+    const normalized = typeof url === 'string' ? tryNormalizeRelayUrl(url) : undefined
+    return normalized === undefined ? [] : [normalized]
+  })
+}
+
 /**
  * The newest copy of one person's replaceable event of `kind`: from storage (where the tracker
  * put the kind 3 it fetched) and from their outboxes plus the indexers.
  */
-async function readNewest(context: ClientContext, pubkey: string, kind: number, callerSignal: AbortSignal | undefined): Promise<NostrEvent | undefined> {
+async function readNewest(
+  context: ClientContext,
+  pubkey: string,
+  kind: number,
+  callerSignal: AbortSignal | undefined,
+  extraRelays: readonly string[] = [],
+): Promise<NostrEvent | undefined> {
   context.assertOpen()
   const { signal, release } = context.link(callerSignal)
   try {
     if (signal.aborted) throw abortError(context, signal.reason)
     await ensureLists(context, pubkey, signal)
     const outboxes = context.tracker.relayListOf(pubkey)?.write ?? []
-    const relays = [...new Set([...outboxes, ...context.tracker.indexerRelays])]
+    const relays = [...new Set([...outboxes, ...context.tracker.indexerRelays, ...validRelays(extraRelays)])]
     const filters = [{ kinds: [kind], authors: [pubkey], limit: 1 }]
     const result = await queryRelays(context, relays.map((url) => ({ url, filters, authors: [pubkey] })), { signal })
     let stored: NostrEvent[] = []
@@ -198,7 +213,7 @@ export function profileFromEvent(event: NostrEvent): Profile {
 export async function readProfile(context: ClientContext, pubkey: string, options: ReadOptions = {}): Promise<Profile | undefined> {
   checkPubkey(pubkey, 'pubkey')
   checkObject(options, 'options')
-  const event = await readNewest(context, pubkey, PROFILE_KIND, options.signal)
+  const event = await readNewest(context, pubkey, PROFILE_KIND, options.signal, options.relays)
   return event === undefined ? undefined : profileFromEvent(event)
 }
 
@@ -282,7 +297,7 @@ export function followEntries(event: NostrEvent): FollowEntry[] {
 export async function readFollows(context: ClientContext, pubkey: string, options: ReadOptions = {}): Promise<FollowList> {
   checkPubkey(pubkey, 'pubkey')
   checkObject(options, 'options')
-  const event = await readNewest(context, pubkey, FOLLOW_KIND, options.signal)
+  const event = await readNewest(context, pubkey, FOLLOW_KIND, options.signal, options.relays)
   return { pubkey, event, follows: event === undefined ? [] : followEntries(event) }
 }
 

@@ -184,7 +184,11 @@ export interface FeedOptions {
 export interface FeedPage {
   /** Newest first (ties by id), at most `limit`. */
   readonly events: NostrEvent[]
-  /** The next page; `undefined` when this page came back short (nothing older is known). */
+  /**
+   * The next page; `undefined` when this page came back short: no relay that answered has anything
+   * older. Relays that failed may still hold older posts (their authors are in `report.missing` as
+   * `relays-failed` or `fewer-relays`): ask again later to reach them.
+   */
   readonly next: FeedCursor | undefined
   readonly report: QueryReport
 }
@@ -266,6 +270,8 @@ export interface Profile {
 
 /** Options of reads of one person's replaceable events. */
 export interface ReadOptions {
+  /** More relays to ask besides the person's outboxes and the indexers (an nprofile's hints are added by the client). */
+  readonly relays?: readonly string[]
   readonly signal?: AbortSignal
 }
 

@@ -97,4 +97,14 @@ describe('readLine', () => {
     empty.emit('end')
     await expect(nothing).rejects.toThrow(/stdin ended before a passphrase was read/)
   })
+
+  it('stops waiting at the first Ctrl-C (exit 130) when no line comes', async () => {
+    const input = new FakeInput(false)
+    const interrupt = new AbortController()
+    const line = readLine(input, interrupt.signal)
+    input.type('half a passphr')
+    interrupt.abort()
+    await expect(line).rejects.toMatchObject({ exitCode: 130 })
+    expect(input.listenerCount('data')).toBe(0)
+  })
 })

@@ -440,7 +440,7 @@ describe('feeds on a small fleet', () => {
   })
 })
 
-describe('paging under a relay that clamps limit (NIP-11 max_limit)', () => {
+describe('paging under relays that clamp limit (NIP-11 max_limit)', () => {
   it('keeps each page within the smallest max_limit, so no event falls between pages', async () => {
     // Relay 1 serves carol's 10 posts, one per second; relay 2 serves dave's 4, ten seconds apart.
     // Both say max_limit 4. A page of 7 merging a clamped 4 from each would end at dave's third
@@ -471,6 +471,36 @@ describe('paging under a relay that clamps limit (NIP-11 max_limit)', () => {
       }
       const expected = [...carolPosts, ...davePosts].sort(newestFirst)
       expect(seen.map((e) => e.id)).toEqual(expected.map((e) => e.id))
+    } finally {
+      await client.close()
+      await fleet.close()
+    }
+  }, 60_000)
+
+  it('a second with more posts than a relay gives at once does not end the feed: paging moves past it', async () => {
+    const fleet = await startFleet(2)
+    const client = testClient({ indexerRelays: [fleet.urls[0]!], pool: { fetch: globalThis.fetch } })
+    try {
+      const doc = defaultNip11('clamping relay')
+      fleet.relays[1]!.setNip11({ ...doc, limitation: { ...(doc.limitation as object), max_limit: 4 } })
+      const spammer = await seedPerson(fleet, { write: [fleet.urls[1]!] })
+      const base = Math.floor(Date.now() / 1000) - 600
+      const flood = Array.from({ length: 6 }, (_, i) => post(spammer.secretKey, base, `flood ${i}`))
+      const older = Array.from({ length: 3 }, (_, i) => post(spammer.secretKey, base - 1 - i, `older ${i}`))
+      await store([fleet.relays[1]!], [...flood, ...older])
+
+      const seen: NostrEvent[] = []
+      let cursor: FeedCursor | undefined
+      for (let page = 0; page < 10; page++) {
+        const result: FeedPage = await client.feed({ authors: [spammer.pubkey], limit: 7, ...(cursor && { cursor }) })
+        seen.push(...result.events)
+        if (result.next === undefined) break
+        cursor = result.next
+      }
+      // The relay gives 4 of the 6 same-second posts; the older posts are still reached, each once.
+      expect(seen.filter((e) => e.created_at === base)).toHaveLength(4)
+      expect(seen.filter((e) => e.created_at < base).map((e) => e.id)).toEqual([...older].sort(newestFirst).map((e) => e.id))
+      expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length)
     } finally {
       await client.close()
       await fleet.close()

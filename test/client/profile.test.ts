@@ -79,6 +79,22 @@ describe('profiles', () => {
     }
   })
 
+  it('asks the relays an nprofile names: a profile held only there is found', async () => {
+    const u = fleet.urls
+    const ivan = await seedPerson(fleet, {}) // no relay list anywhere
+    const kind0 = signed(ivan, 0, JSON.stringify({ name: 'ivan' }), [], now() - 60)
+    await store(4, kind0)
+    const client = testClient({ indexerRelays: [u[0]!] })
+    try {
+      expect(await client.profile(ivan.pubkey)).toBeUndefined()
+      const found = await client.profile(nprofileEncode({ pubkey: ivan.pubkey, relays: [u[4]!] }))
+      expect(found?.event.id).toBe(kind0.id)
+      expect(found?.name).toBe('ivan')
+    } finally {
+      await client.close()
+    }
+  })
+
   it('reads non-object content as empty fields', async () => {
     const carol = await seedPerson(fleet, { write: [fleet.urls[4]!] })
     await store(4, signed(carol, 0, '["not", "an object"]', [], now() - 10))
