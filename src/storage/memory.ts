@@ -2,16 +2,27 @@
  * The in-memory storage adapter: the default `Storage`, bounded, indexed, gone when the process
  * ends.
  *
- * Events are indexed by author, kind and `letter:value` for single-letter tags, so a query walks
- * the smallest of the candidate sets its filter names instead of every event. Replaceable and
- * addressable events keep one version per coordinate, and NIP-09 deletions are remembered through
- * the stored kind 5 events themselves, so a deleted event cannot come back while its deletion is
- * kept.
+ * Events are indexed by author, kind and single-letter tag value, so a query walks the smallest of
+ * the candidate sets its filter names instead of every event. Replaceable and addressable events
+ * keep one version per coordinate, and NIP-09 deletions are remembered through the stored kind 5
+ * events themselves, so a deleted event cannot come back while its deletion is kept.
  *
  * The store is bounded (`maxEvents`). Over the cap it evicts by value to the outbox model: plain
  * events first (oldest `created_at` first), then replaceable and addressable versions (profiles,
  * relay lists: cheap to refetch, but the router needs them), and deletion events last, because
  * they are what keeps deleted events from being resurrected by the next relay that still has them.
+ *
+ * Memory is most of what this adapter costs (100,000 events are ~80 MB of JavaScript objects), so
+ * the bookkeeping around them is kept small (measured with `bench/memory.bench.ts`):
+ * - one object per event, holding its fields plus its relays and its place in the eviction heap
+ *   (no wrapper object, no per-event list of index keys: they are read back from the tags);
+ * - an index entry naming one event holds its id string, not a one-element `Set` (most `e` tag
+ *   values are named by one event);
+ * - equal strings are kept once: a new event's pubkey, id and single-letter tag values are
+ *   replaced by the equal string an already stored event holds (a reply's `e` tag by its target's
+ *   id, a `p` tag by that author's pubkey). The strings are found through the indexes and the
+ *   events, never through a table of their own, so none outlives the last event naming it;
+ * - the relays an event was seen on are one string while there is one.
  *
  * @module
  */
@@ -55,15 +66,42 @@ const REPLACEABLE = 1
 const DELETION = 2
 type Tier = typeof REGULAR | typeof REPLACEABLE | typeof DELETION
 
-interface Stored {
-  readonly event: NostrEvent
-  readonly tier: Tier
-  /** Index keys (`letter:value`) this event is filed under, deduplicated. */
-  readonly tagKeys: readonly string[]
-  /** The coordinate for replaceable and addressable events. */
-  readonly address: string | undefined
-  readonly seenOn: string[]
+/**
+ * A stored event: its seven NIP-01 fields (never handed out: reads return copies) and the store's
+ * bookkeeping, in one object. Always created by one object literal, so every one has the same
+ * shape.
+ */
+interface Kept {
+  readonly id: string
+  readonly pubkey: string
+  readonly created_at: number
+  readonly kind: number
+  readonly tags: string[][]
+  readonly content: string
+  readonly sig: string
+  /** Relays it was seen on, in first-seen order: none, one (the usual case) or up to MAX_SEEN_ON. */
+  seenOn: string | string[] | undefined
+  /** Its position in its tier's eviction heap. */
+  heapIndex: number
 }
+
+/**
+ * Two or more ids filed under one index key, with that key: the string to share for an equal
+ * pubkey or tag value (see `#shared`), found without walking the set.
+ */
+class Ids<K> extends Set<string> {
+  readonly key: K
+  constructor(key: K, ids: readonly string[]) {
+    super(ids)
+    this.key = key
+  }
+}
+
+/** The ids filed under one index key: a single id as itself (no one-element Set), more in an `Ids`. */
+type Entry<K> = string | Ids<K>
+
+/** The tags of events without any, shared (stored events are never changed in place). */
+const NO_TAGS: string[][] = Object.freeze([]) as unknown as string[][]
 
 /**
  * Create an in-memory {@link Storage}. Every method is asynchronous (it returns a promise and never
@@ -100,18 +138,19 @@ class MemoryStore implements Storage {
   readonly name = 'memory'
   #closed = false
   readonly #maxEvents: number
-  readonly #events = new Map<string, Stored>()
-  readonly #byAuthor = new Map<string, Set<string>>()
-  readonly #byKind = new Map<number, Set<string>>()
-  readonly #byTag = new Map<string, Set<string>>()
+  readonly #events = new Map<string, Kept>()
+  readonly #byAuthor = new Map<string, Entry<string>>()
+  readonly #byKind = new Map<number, Entry<number>>()
+  /** Tag letter → tag value → ids of the events with such a tag. */
+  readonly #byTag = new Map<string, Map<string, Entry<string>>>()
   /** Coordinate (`kind:pubkey:d`) → id of the one version kept. */
   readonly #current = new Map<string, string>()
   /** Target id → ids of stored deletions naming it (the author is checked on use). */
-  readonly #deletedIds = new Map<string, Set<string>>()
+  readonly #deletedIds = new Map<string, Entry<string>>()
   /** Coordinate → ids of stored deletions naming it (coordinates carry the author already). */
-  readonly #deletedAddresses = new Map<string, Set<string>>()
+  readonly #deletedAddresses = new Map<string, Entry<string>>()
+  /** One heap per tier, each holding exactly the stored events of that tier. */
   readonly #evictionQueues: [EvictionHeap, EvictionHeap, EvictionHeap] = [new EvictionHeap(), new EvictionHeap(), new EvictionHeap()]
-  readonly #tierCounts: [number, number, number] = [0, 0, 0]
   readonly #records = new Map<RecordCollection, Map<string, JsonValue>>(RECORD_COLLECTIONS.map((c) => [c, new Map()]))
 
   constructor(maxEvents: number) {
@@ -130,7 +169,7 @@ class MemoryStore implements Storage {
     this.#checkOpen()
     assertFilters(filters)
     const { signal } = options
-    const found = new Map<string, NostrEvent>()
+    const found = new Map<string, Kept>()
     for (const filter of filters) {
       throwIfAborted(signal)
       for (const event of this.#queryOne(filter)) found.set(event.id, event)
@@ -142,8 +181,8 @@ class MemoryStore implements Storage {
   async getEvent(id: string): Promise<NostrEvent | undefined> {
     this.#checkOpen()
     if (typeof id !== 'string') throw new TypeError(`id must be a string, got ${typeof id}`)
-    const stored = this.#events.get(id)
-    return stored && copyEvent(stored.event)
+    const event = this.#events.get(id)
+    return event && copyEvent(event)
   }
 
   async countEvents(): Promise<number> {
@@ -156,15 +195,15 @@ class MemoryStore implements Storage {
     checkStrings(ids, 'ids')
     checkRelay(relay, 'relay')
     for (const id of ids) {
-      const stored = this.#events.get(id)
-      if (stored) addRelay(stored.seenOn, relay)
+      const event = this.#events.get(id)
+      if (event) addRelay(event, relay)
     }
   }
 
   async seenOn(ids: readonly string[]): Promise<Map<string, string[]>> {
     this.#checkOpen()
     checkStrings(ids, 'ids')
-    return new Map(ids.map((id) => [id, [...(this.#events.get(id)?.seenOn ?? [])]]))
+    return new Map(ids.map((id) => [id, relaysOf(this.#events.get(id))]))
   }
 
   async removeEvents(ids: readonly string[]): Promise<number> {
@@ -253,17 +292,16 @@ class MemoryStore implements Storage {
     const problem = eventProblem(input)
     const id = typeof (input as { id?: unknown } | null)?.id === 'string' ? (input as { id: string }).id : ''
     if (problem) return { id, status: 'invalid', reason: problem }
-    const event = copyEvent(input as NostrEvent)
-    const cls = kindClass(event.kind)
     // NIP-01: relays do not store ephemeral events. The event is well-formed, but nothing was kept,
     // so it is reported with the one status that says "not stored, and never will be".
-    if (cls === 'ephemeral') return { id, status: 'invalid', reason: 'ephemeral kinds are not stored' }
+    if (kindClass((input as NostrEvent).kind) === 'ephemeral') return { id, status: 'invalid', reason: 'ephemeral kinds are not stored' }
 
     const existing = this.#events.get(id)
     if (existing) {
-      if (relay !== undefined) addRelay(existing.seenOn, relay)
+      if (relay !== undefined) addRelay(existing, relay)
       return { id, status: 'duplicate' }
     }
+    const event = this.#copyIn(input as NostrEvent, relay)
     const address = addressOf(event)
     if (this.#isDeleted(event, address)) return { id, status: 'deleted' }
 
@@ -272,128 +310,191 @@ class MemoryStore implements Storage {
       const currentId = this.#current.get(address)
       const current = currentId === undefined ? undefined : this.#events.get(currentId)
       if (current) {
-        if (!isNewerVersion(event, current.event)) return { id, status: 'superseded' }
-        this.#remove(current.event.id)
-        replaced.push(current.event.id)
+        if (!isNewerVersion(event, current)) return { id, status: 'superseded' }
+        this.#remove(current.id)
+        replaced.push(current.id)
       }
     }
-    const tier: Tier = event.kind === 5 ? DELETION : address !== undefined ? REPLACEABLE : REGULAR
-    this.#insert(event, tier, address, relay)
+    const tier = tierOf(event)
+    this.#insert(event, tier, address)
     if (tier === DELETION) replaced.push(...this.#applyDeletion(event))
     this.#evictOverCap()
     return replaced.length > 0 ? { id, status: 'stored', replaced } : { id, status: 'stored' }
   }
 
+  /**
+   * The store's own copy of a well-formed event, its strings shared with the stored events where
+   * they are equal (see `#shared`).
+   */
+  #copyIn(event: NostrEvent, relay: string | undefined): Kept {
+    const tags =
+      event.tags.length === 0
+        ? NO_TAGS
+        : event.tags.map((tag) => {
+            const copy = [...tag]
+            const letter = copy[0]
+            const value = copy[1]
+            if (letter?.length === 1 && value !== undefined) copy[1] = this.#shared(letter, value)
+            return copy
+          })
+    return {
+      id: this.#shared('e', event.id),
+      pubkey: this.#shared('p', event.pubkey),
+      created_at: event.created_at,
+      kind: event.kind,
+      tags,
+      content: event.content,
+      sig: event.sig,
+      seenOn: relay,
+      heapIndex: -1,
+    }
+  }
+
+  /**
+   * A string equal to `value` that a stored event already holds, else `value` itself: as the
+   * value of a `letter` tag, or for `e` as an event's id and for `p` as an author's pubkey. Ids,
+   * pubkeys and `e`/`p` values are 64-character strings that a stream of replies and reactions
+   * repeats many times; each copy kept would cost ~80 bytes (V8 shares only very short strings
+   * parsed from JSON). The string is found through the indexes (a key there means a stored event
+   * holds it), never a table of its own, so a string lives exactly as long as some stored event
+   * or index entry holds it and the store stays bounded by its events. Constant time: a key named
+   * by several events is kept on its `Ids`; one named once is read from that event.
+   */
+  #shared(letter: string, value: string): string {
+    if (letter === 'e') {
+      const target = this.#events.get(value)
+      if (target) return target.id
+    } else if (letter === 'p') {
+      const ids = this.#byAuthor.get(value)
+      if (ids !== undefined) return typeof ids === 'string' ? this.#events.get(ids)!.pubkey : ids.key
+    }
+    const ids = this.#byTag.get(letter)?.get(value)
+    if (ids === undefined) return value
+    if (typeof ids !== 'string') return ids.key
+    for (const tag of this.#events.get(ids)!.tags) {
+      const held = tag[1]
+      if (held === value && tag[0] === letter) return held
+    }
+    return value
+  }
+
   /** Whether a kept deletion by the event's author names it (by id, or by coordinate and time). */
-  #isDeleted(event: NostrEvent, address: string | undefined): boolean {
+  #isDeleted(event: Kept, address: string | undefined): boolean {
     if (event.kind === 5) return false // NIP-09: a deletion of a deletion has no effect
-    for (const deletionId of this.#deletedIds.get(event.id) ?? []) {
-      if (this.#events.get(deletionId)?.event.pubkey === event.pubkey) return true
+    const byId = this.#deletedIds.get(event.id)
+    if (byId !== undefined) {
+      for (const deletionId of idsOf(byId)) {
+        if (this.#events.get(deletionId)?.pubkey === event.pubkey) return true
+      }
     }
     if (address === undefined) return false
-    for (const deletionId of this.#deletedAddresses.get(address) ?? []) {
-      const deletion = this.#events.get(deletionId)?.event
-      if (deletion && deletion.created_at >= event.created_at) return true
+    const byAddress = this.#deletedAddresses.get(address)
+    if (byAddress !== undefined) {
+      for (const deletionId of idsOf(byAddress)) {
+        const deletion = this.#events.get(deletionId)
+        if (deletion && deletion.created_at >= event.created_at) return true
+      }
     }
     return false
   }
 
   /** Remove what a just-stored deletion names, and remember it so the targets stay out. */
-  #applyDeletion(deletion: NostrEvent): string[] {
+  #applyDeletion(deletion: Kept): string[] {
     const removed: string[] = []
     const { ids, addresses } = deletionTargets(deletion)
     for (const target of ids) {
       addToIndex(this.#deletedIds, target, deletion.id)
       const stored = this.#events.get(target)
       // NIP-09: only the author's own events, and a deletion of a deletion has no effect.
-      if (stored && stored.event.pubkey === deletion.pubkey && stored.tier !== DELETION && this.#remove(target)) removed.push(target)
+      if (stored && stored.pubkey === deletion.pubkey && tierOf(stored) !== DELETION && this.#remove(target)) removed.push(target)
     }
     for (const address of addresses) {
       addToIndex(this.#deletedAddresses, address, deletion.id)
       const currentId = this.#current.get(address)
       const stored = currentId === undefined ? undefined : this.#events.get(currentId)
-      if (stored && stored.event.created_at <= deletion.created_at && this.#remove(stored.event.id)) removed.push(stored.event.id)
+      if (stored && stored.created_at <= deletion.created_at && this.#remove(stored.id)) removed.push(stored.id)
     }
     return removed
   }
 
-  #insert(event: NostrEvent, tier: Tier, address: string | undefined, relay: string | undefined): void {
-    const tagKeys = [...new Set(event.tags.filter((t) => t[0]?.length === 1 && t[1] !== undefined).map((t) => `${t[0]}:${t[1]}`))]
-    const stored: Stored = { event, tier, tagKeys, address, seenOn: relay === undefined ? [] : [relay] }
-    this.#events.set(event.id, stored)
-    addToIndex(this.#byAuthor, event.pubkey, event.id)
-    addToIndex(this.#byKind, event.kind, event.id)
-    for (const key of tagKeys) addToIndex(this.#byTag, key, event.id)
-    if (address !== undefined) this.#current.set(address, event.id)
-    this.#tierCounts[tier]++
-    const queue = this.#evictionQueues[tier]
-    queue.push(event.created_at, event.id)
-    // Entries of removed events stay in the heap until popped; rebuild before they dominate it.
-    if (queue.size > 2 * this.#tierCounts[tier] + 1024) {
-      queue.rebuild([...this.#events.values()].filter((s) => s.tier === tier).map((s) => s.event))
+  #insert(event: Kept, tier: Tier, address: string | undefined): void {
+    const { id } = event
+    this.#events.set(id, event)
+    addToIndex(this.#byAuthor, event.pubkey, id)
+    addToIndex(this.#byKind, event.kind, id)
+    for (const tag of event.tags) {
+      const letter = tag[0]
+      const value = tag[1]
+      if (letter?.length !== 1 || value === undefined) continue
+      let values = this.#byTag.get(letter)
+      if (!values) this.#byTag.set(letter, (values = new Map()))
+      addToIndex(values, value, id) // a repeated tag files the id once: adding is idempotent
     }
+    if (address !== undefined) this.#current.set(address, id)
+    this.#evictionQueues[tier].push(event)
   }
 
   /** Drop an event and every index entry pointing at it. Returns whether it was there. */
   #remove(id: string): boolean {
-    const stored = this.#events.get(id)
-    if (!stored) return false
-    const { event } = stored
+    const event = this.#events.get(id)
+    if (!event) return false
     this.#events.delete(id)
     removeFromIndex(this.#byAuthor, event.pubkey, id)
     removeFromIndex(this.#byKind, event.kind, id)
-    for (const key of stored.tagKeys) removeFromIndex(this.#byTag, key, id)
-    if (stored.address !== undefined && this.#current.get(stored.address) === id) this.#current.delete(stored.address)
-    if (stored.tier === DELETION) {
+    // The index keys are read back from the tags (the same rule as #insert) instead of being kept.
+    for (const tag of event.tags) {
+      const letter = tag[0]
+      const value = tag[1]
+      if (letter?.length !== 1 || value === undefined) continue
+      const values = this.#byTag.get(letter)
+      if (!values) continue
+      removeFromIndex(values, value, id)
+      if (values.size === 0) this.#byTag.delete(letter)
+    }
+    const tier = tierOf(event)
+    if (tier === REPLACEABLE) {
+      const address = addressOf(event)
+      if (address !== undefined && this.#current.get(address) === id) this.#current.delete(address)
+    } else if (tier === DELETION) {
       // A deletion that is gone no longer guards its targets (the same as in a store rebuilt from
       // the events it holds).
       const { ids, addresses } = deletionTargets(event)
       for (const target of ids) removeFromIndex(this.#deletedIds, target, id)
       for (const address of addresses) removeFromIndex(this.#deletedAddresses, address, id)
     }
-    this.#tierCounts[stored.tier]--
+    this.#evictionQueues[tier].remove(event)
     return true
   }
 
   #evictOverCap(): void {
+    const [regular, replaceable, deletions] = this.#evictionQueues
     while (this.#events.size > this.#maxEvents) {
-      let evicted = false
-      for (const tier of [REGULAR, REPLACEABLE, DELETION] as const) {
-        const queue = this.#evictionQueues[tier]
-        for (let entry = queue.pop(); entry; entry = queue.pop()) {
-          const stored = this.#events.get(entry.id)
-          // Skip stale entries: removed events, or an id reused by a different (synthetic) event.
-          if (stored?.tier === tier && stored.event.created_at === entry.createdAt) {
-            this.#remove(entry.id)
-            evicted = true
-            break
-          }
-        }
-        if (evicted) break
-      }
-      if (!evicted) return // unreachable while the heaps hold every live event; never loop forever
+      // The heaps hold exactly the stored events, so the first non-empty one has the victim.
+      const oldest = regular.peek() ?? replaceable.peek() ?? deletions.peek()
+      if (!oldest) return // unreachable while the store holds events; never loop forever
+      this.#remove(oldest.id)
     }
   }
 
   /** The events one filter matches, with its limit applied (not yet copied). */
-  #queryOne(filter: StorageFilter): NostrEvent[] {
+  #queryOne(filter: StorageFilter): Kept[] {
     if (filter.limit === 0) return []
     const plan = this.#plan(filter)
     if (plan === 'none') return []
-    const matches: NostrEvent[] = []
+    const matches: Kept[] = []
     if (plan === 'all') {
-      for (const stored of this.#events.values()) if (matchesFilter(stored.event, filter)) matches.push(stored.event)
+      for (const event of this.#events.values()) if (matchesFilter(event, filter)) matches.push(event)
     } else {
       // The driving condition holds for every candidate; check the others only.
       const rest: StorageFilter = { ...filter, [plan.key]: undefined }
       const seen = plan.disjoint ? undefined : new Set<string>()
-      for (const ids of plan.sets) {
-        for (const id of ids) {
+      for (const entry of plan.sets) {
+        for (const id of idsOf(entry)) {
           if (seen) {
             if (seen.has(id)) continue
             seen.add(id)
           }
-          const event = this.#events.get(id)!.event
+          const event = this.#events.get(id)!
           if (matchesFilter(event, rest)) matches.push(event)
         }
       }
@@ -406,49 +507,50 @@ class MemoryStore implements Storage {
    * `none` when a condition is an empty list or names nothing stored; `all` when the filter has no
    * indexed condition.
    */
-  #plan(filter: StorageFilter): 'none' | 'all' | { key: string; sets: Iterable<string>[]; disjoint: boolean } {
-    let best: { key: string; sets: Iterable<string>[]; disjoint: boolean; size: number } | undefined
-    const consider = (key: string, sets: Iterable<string>[], size: number, disjoint: boolean): void => {
+  #plan(filter: StorageFilter): 'none' | 'all' | { key: string; sets: Array<Entry<unknown> | string[]>; disjoint: boolean } {
+    let best: { key: string; sets: Array<Entry<unknown> | string[]>; disjoint: boolean; size: number } | undefined
+    const consider = (key: string, sets: Array<Entry<unknown> | string[]>, size: number, disjoint: boolean): void => {
       if (!best || size < best.size) best = { key, sets, disjoint, size }
     }
     if (filter.ids) {
       const ids = filter.ids.filter((id) => this.#events.has(id))
       consider('ids', [ids], ids.length, false)
     }
-    if (filter.authors) consider('authors', ...this.#lookup(this.#byAuthor, new Set(filter.authors)), true)
-    if (filter.kinds) consider('kinds', ...this.#lookup(this.#byKind, new Set(filter.kinds)), true)
+    if (filter.authors) consider('authors', ...lookup(this.#byAuthor, new Set(filter.authors)), true)
+    if (filter.kinds) consider('kinds', ...lookup(this.#byKind, new Set(filter.kinds)), true)
     for (const key of Object.keys(filter)) {
       const values = filter[key as `#${string}`]
       if (key.length !== 2 || key[0] !== '#' || !values) continue
-      const letter = key[1]!
-      consider(key, ...this.#lookup(this.#byTag, new Set(values.map((v) => `${letter}:${v}`))), false)
+      consider(key, ...lookup(this.#byTag.get(key[1]!), new Set(values)), false)
     }
     if (!best) return 'all'
     if (best.size === 0) return 'none'
     return best
   }
+}
 
-  #lookup<K>(index: Map<K, Set<string>>, keys: Set<K>): [Set<string>[], number] {
-    const sets: Set<string>[] = []
-    let size = 0
-    for (const key of keys) {
-      const ids = index.get(key)
-      if (ids) {
-        sets.push(ids)
-        size += ids.size
-      }
+/** The index entries under `keys`, and how many ids they hold together. */
+function lookup<K>(index: Map<K, Entry<K>> | undefined, keys: Set<K>): [Entry<K>[], number] {
+  const entries: Entry<K>[] = []
+  let size = 0
+  if (index === undefined) return [entries, size]
+  for (const key of keys) {
+    const ids = index.get(key)
+    if (ids !== undefined) {
+      entries.push(ids)
+      size += typeof ids === 'string' ? 1 : ids.size
     }
-    return [sets, size]
   }
+  return [entries, size]
 }
 
 /**
  * The newest `limit` events (all when `limit` is undefined), newest first. A bounded insertion
  * keeps `limit` small queries over many matches at O(n log limit) instead of sorting everything.
  */
-function newest(events: NostrEvent[], limit: number | undefined): NostrEvent[] {
+function newest(events: Kept[], limit: number | undefined): Kept[] {
   if (limit === undefined || limit * 8 >= events.length) return events.sort(newestFirst).slice(0, limit)
-  const top: NostrEvent[] = []
+  const top: Kept[] = []
   for (const event of events) {
     if (top.length === limit && newestFirst(event, top[limit - 1]!) >= 0) continue
     let lo = 0
@@ -464,23 +566,53 @@ function newest(events: NostrEvent[], limit: number | undefined): NostrEvent[] {
   return top
 }
 
-function addToIndex<K>(index: Map<K, Set<string>>, key: K, id: string): void {
-  const ids = index.get(key)
-  if (ids) ids.add(id)
-  else index.set(key, new Set([id]))
+function tierOf(event: Kept): Tier {
+  if (event.kind === 5) return DELETION
+  const cls = kindClass(event.kind)
+  return cls === 'replaceable' || cls === 'addressable' ? REPLACEABLE : REGULAR
 }
 
-function removeFromIndex<K>(index: Map<K, Set<string>>, key: K, id: string): void {
+/** The ids of an entry, to walk (a string is iterable too: never walk an entry directly). */
+function idsOf(entry: Entry<unknown> | string[]): Iterable<string> {
+  return typeof entry === 'string' ? [entry] : entry
+}
+
+function addToIndex<K>(index: Map<K, Entry<K>>, key: K, id: string): void {
   const ids = index.get(key)
-  if (!ids) return
+  if (ids === undefined) index.set(key, id)
+  else if (typeof ids !== 'string') ids.add(id)
+  else if (ids !== id) index.set(key, new Ids(key, [ids, id]))
+}
+
+function removeFromIndex<K>(index: Map<K, Entry<K>>, key: K, id: string): void {
+  const ids = index.get(key)
+  if (ids === undefined) return
+  if (typeof ids === 'string') {
+    if (ids === id) index.delete(key)
+    return
+  }
   ids.delete(id)
-  if (ids.size === 0) index.delete(key)
+  // Back to a plain id at one left: an entry keeps costing what it names, not what it once named.
+  // (V8 compacts a set's table as it shrinks, so taking its one id here walks no long run of holes.)
+  if (ids.size === 1) index.set(key, ids.values().next().value as string)
+  else if (ids.size === 0) index.delete(key)
 }
 
-function addRelay(seenOn: string[], relay: string): void {
-  if (seenOn.length < MAX_SEEN_ON && !seenOn.includes(relay)) seenOn.push(relay)
+function addRelay(event: Kept, relay: string): void {
+  const seen = event.seenOn
+  if (seen === undefined) event.seenOn = relay
+  else if (typeof seen === 'string') {
+    if (seen !== relay) event.seenOn = [seen, relay]
+  } else if (seen.length < MAX_SEEN_ON && !seen.includes(relay)) seen.push(relay)
 }
 
+/** A fresh array of the relays an event was seen on (none for an unknown event). */
+function relaysOf(event: Kept | undefined): string[] {
+  const seen = event?.seenOn
+  return seen === undefined ? [] : typeof seen === 'string' ? [seen] : [...seen]
+}
+
+/** A plain copy of the seven NIP-01 fields: what every read hands out. */
 function copyEvent(event: NostrEvent): NostrEvent {
   return {
     id: event.id,
@@ -501,64 +633,80 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** A binary min-heap of (created_at, id): oldest first, ties to the id listed last by queries. */
+/**
+ * A binary min-heap of stored events: oldest `created_at` first, ties to the id listed last by
+ * queries. Each event knows its own position (`heapIndex`), so a removed event leaves the heap at
+ * once: the heap holds exactly the live events of its tier, 4 bytes each, and never needs
+ * compacting.
+ */
 class EvictionHeap {
-  #items: Array<{ createdAt: number; id: string }> = []
+  #items: Kept[] = []
 
   get size(): number {
     return this.#items.length
   }
 
-  push(createdAt: number, id: string): void {
-    const items = this.#items
-    items.push({ createdAt, id })
-    let i = items.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!this.#before(i, parent)) break
-      this.#swap(i, parent)
-      i = parent
-    }
+  /** The event to evict first, if any. */
+  peek(): Kept | undefined {
+    return this.#items[0]
   }
 
-  pop(): { createdAt: number; id: string } | undefined {
-    const items = this.#items
-    const top = items[0]
-    const last = items.pop()
-    if (top === undefined || last === undefined || items.length === 0) return top
-    items[0] = last
-    let i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      const right = left + 1
-      let smallest = i
-      if (left < items.length && this.#before(left, smallest)) smallest = left
-      if (right < items.length && this.#before(right, smallest)) smallest = right
-      if (smallest === i) return top
-      this.#swap(i, smallest)
-      i = smallest
-    }
+  push(event: Kept): void {
+    this.#items.push(event)
+    this.#up(this.#items.length - 1)
   }
 
-  rebuild(events: readonly NostrEvent[]): void {
-    this.#items = []
-    for (const e of events) this.push(e.created_at, e.id)
+  /** Take out an event that is in this heap. */
+  remove(event: Kept): void {
+    const items = this.#items
+    const at = event.heapIndex
+    const last = items.pop()!
+    event.heapIndex = -1
+    if (last === event) return
+    items[at] = last
+    if (this.#up(at) === at) this.#down(at)
   }
 
   clear(): void {
     this.#items = []
   }
 
-  #before(a: number, b: number): boolean {
-    const x = this.#items[a]!
-    const y = this.#items[b]!
-    return x.createdAt < y.createdAt || (x.createdAt === y.createdAt && x.id > y.id)
+  /** Move the event at `i` towards the root while it comes first; returns where it settled. */
+  #up(i: number): number {
+    const items = this.#items
+    const event = items[i]!
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      const above = items[parent]!
+      if (!evictedBefore(event, above)) break
+      items[i] = above
+      above.heapIndex = i
+      i = parent
+    }
+    items[i] = event
+    event.heapIndex = i
+    return i
   }
 
-  #swap(a: number, b: number): void {
+  #down(i: number): void {
     const items = this.#items
-    const t = items[a]!
-    items[a] = items[b]!
-    items[b] = t
+    const n = items.length
+    const event = items[i]!
+    for (;;) {
+      let child = 2 * i + 1
+      if (child >= n) break
+      if (child + 1 < n && evictedBefore(items[child + 1]!, items[child]!)) child++
+      const below = items[child]!
+      if (!evictedBefore(below, event)) break
+      items[i] = below
+      below.heapIndex = i
+      i = child
+    }
+    items[i] = event
+    event.heapIndex = i
   }
+}
+
+function evictedBefore(a: Kept, b: Kept): boolean {
+  return a.created_at < b.created_at || (a.created_at === b.created_at && a.id > b.id)
 }

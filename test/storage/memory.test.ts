@@ -158,6 +158,58 @@ describe('memoryStorage eviction', () => {
       { seed: 42, numRuns: 40 },
     )
   })
+  it('property: removals and deletions in between do not disturb the eviction order (seed 7)', async () => {
+    // Removed, replaced and deleted events leave the eviction heaps from the middle; what is left
+    // must still be evicted in order, and the cap must hold.
+    const op = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          type: fc.constant('put' as const),
+          kind: fc.constantFrom(1, 1, 7, 0, 30023, 5),
+          createdAt: fc.integer({ min: 0, max: 15 }),
+          author: fc.constantFrom(ALICE, BOB),
+          target: fc.nat(50),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ type: fc.constant('remove' as const), target: fc.nat(50) }) },
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.array(op, { minLength: 1, maxLength: 40 }), async (cap, ops) => {
+        const storage = memoryStorage({ maxEvents: cap })
+        const made: NostrEvent[] = []
+        try {
+          for (const o of ops) {
+            const before = await storage.queryEvents([{}])
+            if (o.type === 'remove') {
+              if (made.length === 0) continue
+              const target = made[o.target % made.length]!
+              await storage.removeEvents([target.id])
+              expect(ids(await storage.queryEvents([{}]))).toEqual(ids(before.filter((e) => e.id !== target.id)))
+              continue
+            }
+            const target = made.length > 0 ? made[o.target % made.length] : undefined
+            const tags = o.kind === 30023 ? [['d', 'x']] : target ? [['e', target.id], ['p', target.pubkey]] : []
+            const event = syntheticEvent({ kind: o.kind, created_at: T + o.createdAt, pubkey: o.author, tags })
+            made.push(event)
+            const [result] = await storage.putEvents([event])
+            const after = new Set(ids(await storage.queryEvents([{}])))
+            expect(after.size).toBeLessThanOrEqual(cap)
+            expect(await storage.countEvents()).toBe(after.size)
+            // What the put itself took out (replaced versions, deleted targets) is not an eviction.
+            const gone = new Set(result!.replaced ?? [])
+            const candidates = [...before, ...(result!.status === 'stored' ? [event] : [])].filter((e) => !gone.has(e.id))
+            const evicted = candidates.filter((e) => !after.has(e.id))
+            expect(evicted.length).toBe(Math.max(0, candidates.length - cap))
+            if (evicted.length > 0) expect(evicted).toEqual(candidates.sort(evictionOrder).slice(0, evicted.length))
+          }
+        } finally {
+          await storage.close()
+        }
+      }),
+      { seed: 7, numRuns: 60 },
+    )
+  })
 })
 
 describe('memoryStorage indexes', () => {
@@ -220,6 +272,38 @@ describe('memoryStorage indexes', () => {
       }),
       { seed: 42, numRuns: 40 },
     )
+  })
+})
+
+describe('memoryStorage shared values', () => {
+  it('a value named by many events, then by one, then by none, then again, is indexed and returned intact', async () => {
+    const storage = memoryStorage()
+    const root = syntheticEvent({ created_at: T, pubkey: BOB })
+    // Replies arrive before and after the event they name, each parsed separately (equal strings,
+    // different objects), naming it by id, its author by pubkey, and a long shared coordinate.
+    const coordinate = `30023:${BOB}:${'long-identifier-'.repeat(4)}`
+    const reply = (n: number): NostrEvent =>
+      JSON.parse(JSON.stringify(syntheticEvent({ created_at: T + n, pubkey: n % 2 ? ALICE : CAROL, tags: [['e', root.id, '', 'root'], ['p', BOB], ['a', coordinate], ['e', root.id]] })))
+    const early = [1, 2, 3].map(reply)
+    await storage.putEvents(early)
+    await storage.putEvents([JSON.parse(JSON.stringify(root))])
+    const late = [4, 5, 6].map(reply)
+    await storage.putEvents(late)
+    const replies = [...early, ...late]
+    for (const filter of [{ '#e': [root.id] }, { '#p': [BOB] }, { '#a': [coordinate] }]) {
+      expect(await storage.queryEvents([filter])).toEqual([...replies].sort(newestFirst))
+    }
+    expect(await storage.queryEvents([{ authors: [BOB] }])).toEqual([root])
+
+    // Down to one reply: still found, its tags intact; then none; then one again.
+    expect(await storage.removeEvents(replies.slice(1).map((e) => e.id))).toBe(5)
+    expect(await storage.queryEvents([{ '#e': [root.id] }, { '#a': [coordinate] }])).toEqual([replies[0]])
+    expect(await storage.removeEvents([replies[0]!.id, root.id])).toBe(2)
+    expect(await storage.queryEvents([{ '#e': [root.id] }, { '#p': [BOB] }, { '#a': [coordinate] }, { authors: [BOB] }])).toEqual([])
+    await storage.putEvents([late[2]!])
+    expect(await storage.queryEvents([{ '#p': [BOB] }])).toEqual([late[2]])
+    expect(await storage.getEvent(late[2]!.id)).toEqual(late[2])
+    await storage.close()
   })
 })
 
