@@ -33,6 +33,7 @@ export {
 } from './event.js'
 export { generateSecretKey, getPublicKey, isValidPublicKey } from './keys.js'
 export { finalizeEvent, schnorrSign, schnorrVerify, signId, verifyEvent, verifyEvents } from './signature.js'
+export { type BatchVerifier, type BatchVerifierOptions, type BatchVerifierStats, type SignatureItem, createBatchVerifier } from './batch-verify.js'
 export type { Signer, SignerCipher } from './signer.js'
 export * as nip04 from './nip04.js'
 export * as nip17 from './nip17.js'

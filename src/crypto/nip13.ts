@@ -9,21 +9,33 @@
  * yield to the event loop. The nonce tag commits to the target (`["nonce", "<n>", "<target>"]`), as
  * the NIP recommends, so a lucky low-target miner cannot pass for a high-target one.
  *
- * Measured on a 2-core machine, short notes: 1.3–1.8 M hashes/s per worker, about 11 times
- * nostr-tools' `minePow` in the same run, and 21 times with two workers (`pow-miner.ts` says why).
+ * Measured on a 2-core machine (`bench/pow.bench.ts`), per worker, with the WebAssembly SIMD kernel:
+ * about 10 M hashes/s for a short note, 3 M for a 280-byte note, 1 M for 1 KB — 25 to 45 times
+ * nostr-tools' `minePow` per thread; the pure JavaScript fallback is about a quarter of that
+ * (`pow-miner.ts` says why).
  *
  * @module
  */
 import { CryptoError } from '../errors.js'
 import { type UnsignedEvent, getEventHash, nowSeconds, serializeEvent } from './event.js'
 import { utf8Encoder } from './bytes.js'
-import {
-  type PowJob,
-  type PowWorkerMessage,
-  type PowWorkerRequest,
-  createPowMiner,
-  powWorkerSource,
-} from './pow-miner.js'
+import type { PowJob, PowWorkerMessage, PowWorkerRequest } from './pow-miner.js'
+
+/**
+ * The mining core, loaded on the first `minePow`: with its SHA-256 and the generator of its
+ * WebAssembly kernel it is most of this module's size, and most apps never mine, so bundlers put it
+ * in a chunk of its own that only mining fetches.
+ */
+type MinerModule = typeof import('./pow-miner.js')
+let minerModule: Promise<MinerModule> | undefined
+function loadMiner(): Promise<MinerModule> {
+  // A failed load (a chunk a browser could not fetch) is not remembered: the next call tries again.
+  minerModule ??= import('./pow-miner.js').catch((err: unknown) => {
+    minerModule = undefined
+    throw err
+  })
+  return minerModule
+}
 
 /** The event to mine: an event template plus its author. */
 export interface PowEventTemplate {
@@ -164,18 +176,19 @@ export async function minePow(
   }
 
   const prepared = prepare(event, targetDifficulty)
+  const miner = await loadMiner()
   throwIfAborted(signal)
   const report = progressReporter(targetDifficulty, intervalMs, onProgress)
   const run: MiningRun = { job: prepared.job, signal, report, reportMs: workerReportMs(intervalMs, onProgress) }
 
   let nonce: string | undefined
   if (workers > 0) {
-    for (const facility of await workerFacilities()) {
+    for (const facility of await workerFacilities(miner)) {
       nonce = await mineWithWorkers(facility, workers, run)
       if (nonce !== undefined) break
     }
   }
-  nonce ??= await mineOnThisThread(run)
+  nonce ??= await mineOnThisThread(miner, run)
   return finish(prepared, nonce)
 }
 
@@ -281,7 +294,7 @@ function asError(value: unknown): Error {
 // Calling thread
 
 /** Mines in slices of about {@link SLICE_MS}, yielding to the event loop between them. */
-async function mineOnThisThread(run: MiningRun): Promise<string> {
+async function mineOnThisThread({ createPowMiner }: MinerModule, run: MiningRun): Promise<string> {
   const miner = createPowMiner({ ...run.job, lane: 0, lanes: 1 })
   for (;;) {
     throwIfAborted(run.signal)
@@ -322,26 +335,25 @@ function defaultWorkerCount(): number {
 }
 
 /** The worker facilities of this environment, best first, detected at call time. */
-async function workerFacilities(): Promise<WorkerFacility[]> {
+async function workerFacilities({ powWorkerSource }: MinerModule): Promise<WorkerFacility[]> {
   const facilities: WorkerFacility[] = []
   const versions = (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions
   if (typeof versions?.node === 'string') {
     try {
       // The literal specifier lets bundlers see and ignore it; browsers never reach this line.
       const { Worker } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:worker_threads')
-      facilities.push(nodeFacility(Worker))
+      facilities.push(nodeFacility(Worker, powWorkerSource('node')))
     } catch {
       // An edge runtime that looks like Node without worker_threads: try Web Workers below.
     }
   }
   if (typeof Worker === 'function' && typeof Blob === 'function' && typeof URL.createObjectURL === 'function') {
-    facilities.push(webFacility())
+    facilities.push(webFacility(powWorkerSource('web')))
   }
   return facilities
 }
 
-function nodeFacility(NodeWorker: typeof import('node:worker_threads').Worker): WorkerFacility {
-  const source = powWorkerSource('node')
+function nodeFacility(NodeWorker: typeof import('node:worker_threads').Worker, source: string): WorkerFacility {
   return {
     spawn(events) {
       const worker = new NodeWorker(source, { eval: true })
@@ -360,11 +372,11 @@ function nodeFacility(NodeWorker: typeof import('node:worker_threads').Worker): 
   }
 }
 
-function webFacility(): WorkerFacility {
+function webFacility(source: string): WorkerFacility {
   let url: string | undefined
   return {
     spawn(events) {
-      url ??= URL.createObjectURL(new Blob([powWorkerSource('web')], { type: 'text/javascript' }))
+      url ??= URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))
       const worker = new Worker(url)
       worker.onmessage = (event: MessageEvent<PowWorkerMessage>) => events.message(event.data)
       worker.onerror = (event: ErrorEvent) => {

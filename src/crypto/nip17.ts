@@ -12,7 +12,7 @@
  */
 import type { NostrEvent } from './event.js'
 import { isValidPublicKey } from './keys.js'
-import { type Rumor, type WrapOptions, createRumor, createSeal, createWrap, unwrapEvent } from './nip59.js'
+import { type Rumor, type UnwrapOptions, type WrapOptions, createRumor, createSeal, createWrap, unwrapEvent } from './nip59.js'
 import type { Signer } from './signer.js'
 
 /** Kind of a chat message rumor. */
@@ -134,6 +134,8 @@ export async function wrapDirectMessage(params: WrapDirectMessageParameters): Pr
  *
  * @param wrap - a kind 1059 event addressed to the signer.
  * @param signer - the recipient's signer.
+ * @param options - `wrapVerified: true` when the wrap's signature was already checked (events from
+ * the relay pool): see `nip59.UnwrapOptions`.
  * @returns the message, its verified sender and its chat room.
  * @throws CryptoError with a `NIP59_*` code when any layer is invalid or the sender is forged.
  * @example
@@ -143,8 +145,8 @@ export async function wrapDirectMessage(params: WrapDirectMessageParameters): Pr
  * console.log(dm.sender, dm.rumor.content)
  * ```
  */
-export async function unwrapDirectMessage(wrap: NostrEvent, signer: Signer): Promise<DirectMessage> {
-  const { rumor, seal } = await unwrapEvent(wrap, signer)
+export async function unwrapDirectMessage(wrap: NostrEvent, signer: Signer, options?: UnwrapOptions): Promise<DirectMessage> {
+  const { rumor, seal } = await unwrapEvent(wrap, signer, options)
   const participants = new Set([rumor.pubkey])
   let subject: string | undefined
   let replyTo: string | undefined

@@ -15,7 +15,7 @@
  */
 import { CryptoError } from '../errors.js'
 import { randomBytes, wipe } from './bytes.js'
-import { type EventTemplate, type NostrEvent, type UnsignedEvent, copyTags, eventShapeProblem, getEventHash, nowSeconds } from './event.js'
+import { type EventTemplate, type NostrEvent, type UnsignedEvent, copyTags, eventShapeProblem, getEventHash, isEventShape, nowSeconds } from './event.js'
 import { generateSecretKey, isValidPublicKey } from './keys.js'
 import { encrypt as nip44Encrypt, getConversationKey } from './nip44.js'
 import { finalizeEvent, verifyEvent } from './signature.js'
@@ -185,6 +185,17 @@ export async function wrapEvent(
   return { rumor, wrap: createWrap(seal, recipientPubkey, options) }
 }
 
+/** Options for {@link unwrapEvent}. */
+export interface UnwrapOptions {
+  /**
+   * The caller has already verified the wrap's id and signature — the relay pool does for every
+   * event it delivers — so they are not checked again (its kind and shape still are). A third of
+   * the work of opening a wrap. The seal, which carries the author's signature, is always verified.
+   * @default false
+   */
+  wrapVerified?: boolean
+}
+
 /**
  * Opens a gift wrap addressed to the signer's key and checks every layer: the wrap and the seal are
  * valid signed events of the right kinds, the seal has no tags, the rumor is well formed with an id
@@ -192,6 +203,7 @@ export async function wrapEvent(
  *
  * @param wrap - a kind 1059 (or 21059) event.
  * @param signer - the recipient's signer.
+ * @param options - `wrapVerified` when the wrap's signature was already checked.
  * @returns the rumor, seal and wrap.
  * @throws CryptoError `NIP59_INVALID_WRAP`, `NIP59_INVALID_SEAL`, `NIP59_INVALID_RUMOR`,
  * `NIP59_AUTHOR_MISMATCH`; signer errors (`SIGNER_REJECTED`, ...) as they come.
@@ -202,8 +214,9 @@ export async function wrapEvent(
  * console.log(rumor.pubkey, rumor.content)
  * ```
  */
-export async function unwrapEvent(wrap: NostrEvent, signer: Signer): Promise<UnwrappedEvent> {
-  if ((wrap?.kind !== GIFT_WRAP_KIND && wrap?.kind !== EPHEMERAL_GIFT_WRAP_KIND) || !verifyEvent(wrap)) {
+export async function unwrapEvent(wrap: NostrEvent, signer: Signer, options: UnwrapOptions = {}): Promise<UnwrappedEvent> {
+  const wrapOk = options.wrapVerified === true ? isEventShape(wrap) : verifyEvent(wrap)
+  if ((wrap?.kind !== GIFT_WRAP_KIND && wrap?.kind !== EPHEMERAL_GIFT_WRAP_KIND) || !wrapOk) {
     throw new CryptoError('NIP59_INVALID_WRAP', 'Not a valid signed gift wrap (kind 1059 or 21059)')
   }
   const seal = parseLayer(await decryptLayer(signer, wrap.pubkey, wrap.content, 'NIP59_INVALID_WRAP'), 'NIP59_INVALID_WRAP')

@@ -47,6 +47,15 @@ export {
 export { DEMOTION_THRESHOLD, emptyRelayStats, isDemoted, publishAcceptRate, type RelayStats } from './health.js'
 export { defaultWebSocketFactory } from './websocket.js'
 export {
+  createMainThreadVerifier,
+  createWorkerVerifier,
+  type EventVerifier,
+  type VerifierStats,
+  type VerifyBatch,
+  type VerifyHint,
+  type WorkerVerifierOptions,
+} from './verifier.js'
+export {
   type InvalidMessageReason,
   type InvalidRelayMessage,
   type RelayMessage,

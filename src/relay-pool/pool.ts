@@ -19,6 +19,7 @@ import { EventIntake } from './intake.js'
 import { LruSet } from './lru.js'
 import { RelayInformationCache, relayLimitsFrom, type RelayInformation } from './nip11.js'
 import { createAuthPolicy, createConnectPolicy, type AuthPolicy, type ConnectCheck, type ConnectPolicyOptions } from './policy.js'
+import { createWorkerVerifier, type EventVerifier, type VerifierStats } from './verifier.js'
 import {
   errorFields,
   PoolSubscription,
@@ -71,6 +72,12 @@ export interface RelayPoolOptions {
   readonly maxEventsBeforeEose?: number
   /** Verified ids and delivered ids remembered (LRU). Default 100,000. */
   readonly seenCacheSize?: number
+  /**
+   * Checks event signatures. Default {@link createWorkerVerifier}: batch verification on worker
+   * threads (one per core, at most 4), falling back to the main thread where workers cannot run.
+   * `createWasmVerifier()` from `nostr-rendezvous/verify-wasm` is faster still. The pool closes it.
+   */
+  readonly verifier?: EventVerifier
   /** Reconnect backoff and penalty box tuning. */
   readonly backoff?: BackoffOptions
   /** Every valid copy of an event, with the relay it came from, once per (event, relay): "seen on" evidence. */
@@ -222,6 +229,7 @@ export class RelayPool {
   readonly #connections = new Map<string, RelayConnection>()
   readonly #subscriptions = new Set<PoolSubscription>()
   readonly #intake: EventIntake
+  readonly #verifier: EventVerifier
   readonly #seenPairs: LruSet<string>
   readonly #information: RelayInformationCache | undefined
   readonly #now: () => number
@@ -255,9 +263,11 @@ export class RelayPool {
     this.#defaultLimits = { ...DEFAULT_RELAY_LIMITS, ...options.defaultLimits }
     this.#connectCheck = createConnectPolicy({ ...options.connect, onionProxy: options.onionWebSocketFactory !== undefined })
     this.#authCheck = createAuthPolicy(options.auth)
+    this.#verifier = options.verifier ?? createWorkerVerifier()
     this.#intake = new EventIntake({
       verifiedCacheSize: this.#settings.seenCacheSize,
       maxPending: positiveInteger(options.maxPendingVerification, 50_000, 'maxPendingVerification'),
+      verifier: this.#verifier,
     })
     this.#seenPairs = new LruSet(this.#settings.seenCacheSize)
     const fetchImpl = options.fetch === false ? undefined : (options.fetch ?? globalThis.fetch)
@@ -540,6 +550,22 @@ export class RelayPool {
     for (const connection of this.#connections.values()) connection.shutdown()
     this.#intake.close()
     for (const waiter of this.#slotWaiters.splice(0)) waiter.reject(new RelayError('RELAY_POOL_CLOSED', 'The relay pool is closed'))
+    await this.#verifier.close()
+  }
+
+  /**
+   * What the signature verifier is doing: backend, workers running, and why it runs on the main
+   * thread if it does.
+   *
+   * @returns A snapshot.
+   * @example
+   * ```ts
+   * const { mode, fallbackReason } = pool.verifierStats()
+   * if (mode === 'main-thread') console.warn('verifying on the main thread:', fallbackReason)
+   * ```
+   */
+  verifierStats(): VerifierStats {
+    return this.#verifier.stats()
   }
 
   // ---- internals ------------------------------------------------------------------------------

@@ -143,6 +143,8 @@ export class PoolSubscription implements Subscription {
   #settled = false
   #closed = false
   #deliveredCount = 0
+  /** Copies handed to the intake and not yet decided: the subscription settles only after them. */
+  #undecided = 0
   readonly #onAbort = (): void => this.close()
 
   constructor(filters: readonly Filter[], options: SubscribeOptions, services: SubscriptionServices) {
@@ -210,13 +212,24 @@ export class PoolSubscription implements Subscription {
     return true
   }
 
+  /** A copy went to the intake (its verdict may come after the relay's outcome is known). */
+  copySubmitted(): void {
+    this.#undecided += 1
+  }
+
+  /** A copy was decided; the last one may let the subscription settle. */
+  copyDecided(): void {
+    this.#undecided -= 1
+    if (this.#undecided === 0) this.#checkSettled()
+  }
+
   statusChanged(read: RelayRead): void {
     this.#call(() => this.#options.onRelayStatus?.(read.outcome()))
     this.#checkSettled()
   }
 
   #checkSettled(): void {
-    if (this.#settled || this.#reads.some((read) => read.status === 'pending')) return
+    if (this.#settled || this.#undecided > 0 || this.#reads.some((read) => read.status === 'pending')) return
     this.#settle()
   }
 
@@ -418,6 +431,8 @@ class RelayReq implements WireSubscription {
       }
     }
     this.#pending += 1
+    const subscription = this.#read.subscription
+    subscription.copySubmitted()
     services.intake.submit(event, (verdict, firstVerification) => {
       this.#pending -= 1
       if (verdict === 'valid') {
@@ -440,7 +455,8 @@ class RelayReq implements WireSubscription {
         this.#deferred = undefined
         run()
       }
-    })
+      subscription.copyDecided()
+    }, this.#read.url)
   }
 
   onEose(): void {

@@ -165,6 +165,26 @@ describe('signing and verification', () => {
   })
 })
 
+describe('verifyEvents on bursts (batch verification)', () => {
+  it('a burst of 300 events from a few authors, with scattered bad signatures, duplicates and junk, agrees with verifyEvent and nostr-tools', () => {
+    const authors = fixedKeys
+    const burst: unknown[] = Array.from({ length: 300 }, (_, i) =>
+      finalizeEvent({ kind: 1, content: `burst ${i}`, created_at: 1_700_000_000 + i }, authors[i % authors.length]!),
+    )
+    for (const at of [5, 77, 78, 150, 299]) {
+      const e = burst[at] as NostrEvent
+      burst[at] = { ...e, sig: flipHex(e.sig, 100) } // s changed: only the group equation catches it
+    }
+    burst[10] = { ...(burst[11] as NostrEvent) }
+    burst[200] = { ...(burst[201] as NostrEvent), content: 'forged' }
+    burst[250] = { kind: 1 }
+    const expected = burst.map((e) => verifyEvent(e))
+    expect(expected.filter((ok) => !ok)).toHaveLength(7)
+    expect(verifyEvents(burst)).toEqual(expected)
+    expect(burst.map((e) => (e && typeof e === 'object' && 'sig' in e ? ntVerify(structuredClone(e) as NostrEvent) : false))).toEqual(expected)
+  })
+})
+
 describe('differential against nostr-tools', () => {
   it('same ids, and each verifies the other\'s signatures (property)', () => {
     fc.assert(

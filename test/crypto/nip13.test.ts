@@ -11,7 +11,7 @@ import { bytesToHex, utf8Encoder } from '../../src/crypto/bytes.js'
 import { type NostrEvent, getEventHash, nowSeconds } from '../../src/crypto/event.js'
 import { generateSecretKey, getPublicKey } from '../../src/crypto/keys.js'
 import { type PowProgress, getCommittedTarget, getPow, minePow } from '../../src/crypto/nip13.js'
-import { type PowWorkerMessage, type PowWorkerRequest, createPowMiner } from '../../src/crypto/pow-miner.js'
+import { type PowJob, type PowWorkerMessage, type PowWorkerRequest, createPowMiner } from '../../src/crypto/pow-miner.js'
 import { finalizeEvent, verifyEvent } from '../../src/crypto/signature.js'
 import { readJsonVector } from '../helpers/vectors.js'
 import { expectRejectionCode } from '../helpers/errors.js'
@@ -149,62 +149,128 @@ describe('getCommittedTarget', () => {
 })
 
 describe('the mining core', () => {
+  const KERNELS = ['js', 'simd'] as const
+  const bytes = (length: number, fill: number): Uint8Array => new Uint8Array(length).fill(fill)
+
   // Every nonce the miner tries is re-hashed with noble's SHA-256: the hit must be the first nonce
-  // of its lane that meets the target. Prefix and suffix lengths cover every alignment of the
-  // nonce digits against the 64-byte blocks (midstate, cached rounds, digits across two blocks).
-  function checkAgainstNoble(prefix: Uint8Array, suffix: Uint8Array, target: number, lane: number, lanes: number) {
-    const miner = createPowMiner({ prefix, suffix, target, lane, lanes })
-    const nonce = miner.run(10_000)
+  // of its lane that meets the target, and the nonces must be what `nonceAt` says they are.
+  function checkAgainstNoble(job: PowJob, steps = 10_000) {
+    const miner = createPowMiner(job)
+    let nonce: string | undefined
+    while (nonce === undefined && miner.hashes < 40_000) nonce = miner.run(steps)
     expect(nonce).toBeDefined()
-    const chunk = Number(nonce!.slice(0, -4))
-    expect((chunk - 1) % lanes).toBe(lane)
-    const last = Number(nonce!.slice(-4))
-    expect(miner.hashes).toBe(last + 1)
-    for (let j = 0; j <= last; j++) {
-      const digits = utf8Encoder.encode(String(chunk * 10_000 + j))
-      const message = new Uint8Array([...prefix, ...digits, ...suffix])
-      const zeros = getPow(bytesToHex(sha256(message)))
-      expect(zeros >= target, `nonce ${chunk * 10_000 + j}`).toBe(j === last)
+    expect(miner.nonceAt(miner.hashes - 1)).toBe(nonce)
+    for (let i = 0; i < miner.hashes; i++) {
+      const tried = miner.nonceAt(i)
+      const zeros = getPow(bytesToHex(sha256(new Uint8Array([...job.prefix, ...utf8Encoder.encode(tried), ...job.suffix]))))
+      expect(zeros >= job.target, `nonce ${tried}`).toBe(i === miner.hashes - 1)
     }
+    return { miner, nonce: nonce! }
   }
 
-  it('matches SHA-256 for every prefix alignment and block boundary', () => {
+  it('matches SHA-256 for every prefix alignment and block boundary (JavaScript kernel)', () => {
     for (let prefixLength = 0; prefixLength <= 136; prefixLength++) {
       for (const suffixLength of [0, 43, 47, 52, 60, 119]) {
-        const prefix = new Uint8Array(prefixLength).fill(0x61 + (prefixLength % 26))
-        const suffix = new Uint8Array(suffixLength).fill(0x22)
-        checkAgainstNoble(prefix, suffix, 3, prefixLength % 3, 3)
+        const job = { prefix: bytes(prefixLength, 0x61 + (prefixLength % 26)), suffix: bytes(suffixLength, 0x22) }
+        checkAgainstNoble({ ...job, target: 3, lane: prefixLength % 3, lanes: 3, kernel: 'js' })
       }
     }
   })
 
-  it('matches SHA-256 on random bytes', () => {
-    const bytes = fc.uint8Array({ maxLength: 300 })
+  it('matches SHA-256 with the SIMD kernel for every position of the fast digits in their block', () => {
+    // The kernel's code depends on which schedule word holds the fast digits, on how many blocks
+    // follow it, and on the target. A suffix of 3 bytes leaves no block after it, 55 one, 300 four;
+    // the prefix length puts the fast digits in word w (the nonce has at least 8 leading digits).
+    for (const [suffixLength, words] of [[3, 13], [55, 16], [300, 2]] as const) {
+      for (let w = 0; w < words; w++) {
+        const prefixLength = 64 + ((4 * w - 8 + 64) % 64)
+        const job = { prefix: bytes(prefixLength, 0x70), suffix: bytes(suffixLength, 0x73) }
+        for (const [target, steps] of [[6, 10_000], [8, 7]] as const) {
+          const { miner, nonce } = checkAgainstNoble({ ...job, target, lane: 1, lanes: 2, kernel: 'simd' }, steps)
+          expect(miner.kernel).toBe('simd')
+          expect(((prefixLength + nonce.length - 4) % 64) / 4).toBe(w)
+        }
+      }
+    }
+  })
+
+  it('matches SHA-256 on random bytes, with both kernels', () => {
+    const data = fc.uint8Array({ maxLength: 300 })
     fc.assert(
-      fc.property(bytes, bytes, fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 4 }), (p, s, target, lanes) => {
-        checkAgainstNoble(p, s, target, lanes - 1, lanes)
+      fc.property(data, data, fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(...KERNELS), (p, s, target, lanes, kernel) => {
+        checkAgainstNoble({ prefix: p, suffix: s, target, lane: lanes - 1, lanes, kernel })
       }),
-      { seed: 42, numRuns: 60 },
+      { seed: 42, numRuns: 40 },
     )
   })
 
-  it('resumes where it stopped: small steps find the same nonces as whole chunks', () => {
+  it('places the nonce so that each attempt hashes the fewest blocks possible', () => {
+    // The tail from the fast digits' block to the end holds at least the four digits, the suffix,
+    // the 0x80 byte and the length; the nonce is padded so that it needs no more blocks than that,
+    // whatever the prefix. A short note (any prefix alignment) is one block per attempt.
+    for (let prefixLength = 60; prefixLength < 60 + 64; prefixLength++) {
+      for (const suffixLength of [17, 40, 51, 52, 100, 300]) {
+        const job = { prefix: bytes(prefixLength, 0x61), suffix: bytes(suffixLength, 0x62), target: 0, lane: 0, lanes: 1 }
+        const miner = createPowMiner(job)
+        const nonce = miner.run(1)!
+        expect(nonce).toMatch(/^1\d{11,}$/)
+        const fastAt = prefixLength + nonce.length - 4
+        expect(fastAt % 4).toBe(0) // the four fast digits fill one schedule word
+        const total = Math.ceil((prefixLength + nonce.length + suffixLength + 9) / 64)
+        const tail = total - Math.floor(fastAt / 64)
+        expect(tail).toBe(Math.ceil((4 + suffixLength + 9) / 64))
+        expect(miner.blocksPerHash).toBe(tail)
+        if (suffixLength <= 51) expect(tail).toBe(1)
+      }
+    }
+  })
+
+  it('resumes where it stopped: small steps find the same nonces as whole chunks, with either kernel', () => {
     const job = { prefix: utf8Encoder.encode('x'.repeat(77)), suffix: utf8Encoder.encode('y'.repeat(33)), target: 5 }
-    const whole = createPowMiner({ ...job, lane: 1, lanes: 2 })
-    const steps = createPowMiner({ ...job, lane: 1, lanes: 2 })
-    const fromWhole: string[] = []
-    const fromSteps: string[] = []
-    while (whole.hashes < 30_000) {
-      const n = whole.run(10_000)
-      if (n) fromWhole.push(n)
+    const found = (kernel: 'js' | 'simd', step: number): string[] => {
+      const miner = createPowMiner({ ...job, lane: 1, lanes: 2, kernel })
+      const nonces: string[] = []
+      while (miner.hashes < 30_000) {
+        const n = miner.run(step)
+        if (n) nonces.push(n)
+      }
+      return nonces
     }
-    while (steps.hashes < 30_000) {
-      const n = steps.run(7)
-      if (n) fromSteps.push(n)
+    const reference = found('js', 10_000)
+    expect(reference.length).toBeGreaterThan(100)
+    for (const [kernel, step] of [['js', 7], ['simd', 10_000], ['simd', 7], ['simd', 4]] as const) {
+      const nonces = found(kernel, step)
+      const common = Math.min(reference.length, nonces.length)
+      expect(common).toBeGreaterThan(100)
+      expect(nonces.slice(0, common)).toEqual(reference.slice(0, common))
     }
-    const common = Math.min(fromWhole.length, fromSteps.length)
-    expect(common).toBeGreaterThan(100)
-    expect(fromSteps.slice(0, common)).toEqual(fromWhole.slice(0, common))
+  })
+
+  it('switches to the SIMD kernel after the first chunk by default, and mines without WebAssembly', () => {
+    const job = { prefix: utf8Encoder.encode('p'.repeat(90)), suffix: utf8Encoder.encode('s'.repeat(40)), target: 40, lane: 0, lanes: 1 }
+    const auto = createPowMiner(job)
+    auto.run(10_000)
+    expect(auto.kernel).toBe('js')
+    auto.run(10)
+    expect(auto.kernel).toBe('simd')
+    // No WebAssembly at all, or a policy that forbids compiling (a CSP without wasm-unsafe-eval).
+    const forbidden = {
+      Module: function () {
+        throw new EvalError('Refused to compile WebAssembly')
+      },
+    }
+    for (const stub of [undefined, forbidden]) {
+      vi.stubGlobal('WebAssembly', stub)
+      try {
+        const without = createPowMiner({ ...job, target: 8, kernel: 'simd' })
+        const nonce = without.run(100_000)
+        expect(without.kernel).toBe('js')
+        const id = bytesToHex(sha256(new Uint8Array([...job.prefix, ...utf8Encoder.encode(nonce!), ...job.suffix])))
+        expect(getPow(id)).toBeGreaterThanOrEqual(8)
+      } finally {
+        vi.unstubAllGlobals()
+      }
+    }
   })
 })
 
@@ -235,9 +301,10 @@ describe('the worker source', () => {
       const message = await new Promise<PowWorkerMessage>((resolve, reject) => {
         worker.once('message', resolve)
         worker.once('error', reject)
-        worker.postMessage({ job: { prefix, suffix, target: 10, lane: 0, lanes: 1 }, reportMs: 1e9 })
+        // The SIMD kernel from the start: its code generator must survive the bundler too.
+        worker.postMessage({ job: { prefix, suffix, target: 10, lane: 0, lanes: 1, kernel: 'simd' }, reportMs: 1e9 })
       })
-      expect(message.type).toBe('found')
+      expect(message).toMatchObject({ type: 'found', kernel: 'simd' })
       const nonce = (message as { nonce: string }).nonce
       const hash = sha256(new Uint8Array([...prefix, ...utf8Encoder.encode(nonce), ...suffix]))
       expect(getPow(bytesToHex(hash))).toBeGreaterThanOrEqual(10)
@@ -343,7 +410,7 @@ describe('minePow', () => {
     const mined = await minePow({ pubkey: PUBKEY, kind: 7, content: '+' }, 0, { workers: 0 })
     expect(mined.created_at).toBeGreaterThanOrEqual(before)
     expect(mined.created_at).toBeLessThanOrEqual(nowSeconds())
-    expect(mined.tags).toEqual([['nonce', '10000', '0']])
+    expect(mined.tags).toEqual([['nonce', expect.stringMatching(/^1\d{11,}$/), '0']])
     expectMined(mined, 0)
   })
 

@@ -6,12 +6,26 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { base64 } from '@scure/base'
 import fc from 'fast-check'
 import * as tools from 'nostr-tools/nip44'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { bytesToHex, hexToBytes, utf8Encoder } from '../../src/crypto/bytes.js'
 import { getPublicKey } from '../../src/crypto/keys.js'
 import * as nip44 from '../../src/crypto/nip44.js'
 import { readJsonVector } from '../helpers/vectors.js'
 import { codeOf } from '../helpers/errors.js'
+
+// Counts the tables nip44 builds for peers met often: each starts from ecdh's evenYPoint, which
+// only that path calls (plain derivations decode the point inside sharedX).
+const tables = vi.hoisted(() => ({ built: 0 }))
+vi.mock('../../src/crypto/ecdh.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/crypto/ecdh.js')>()
+  return {
+    ...real,
+    evenYPoint: (pubkey: string) => {
+      tables.built++
+      return real.evenYPoint(pubkey)
+    },
+  }
+})
 
 interface Vectors {
   v2: {
@@ -80,6 +94,33 @@ describe('nip44 valid vectors', () => {
     for (const v of valid.get_conversation_key) {
       expect(bytesToHex(nip44.getConversationKey(hexToBytes(v.sec1), v.pub2))).toBe(v.conversation_key)
     }
+  })
+
+  it('get_conversation_key again and again: the same keys once a peer has a precomputed table', () => {
+    // A peer's point gets a table from its third derivation on (used from the fourth): derive
+    // every row five times, so each goes through both paths, and compare with nostr-tools too.
+    const tablesBefore = tables.built
+    for (const v of valid.get_conversation_key) {
+      for (let i = 0; i < 5; i++) {
+        expect(bytesToHex(nip44.getConversationKey(hexToBytes(v.sec1), v.pub2)), `${v.pub2} #${i}`).toBe(v.conversation_key)
+      }
+    }
+    for (let i = 0; i < 5; i++) {
+      const sk = secp256k1.utils.randomSecretKey()
+      const peer = valid.get_conversation_key[i]!.pub2
+      expect(bytesToHex(nip44.getConversationKey(sk, peer))).toBe(bytesToHex(tools.v2.utils.getConversationKey(sk, peer)))
+    }
+    // Every row's peer got a table; only the 8 most recent peers keep theirs, so the first five
+    // rows, met again above, had to build them again.
+    const distinct = new Set(valid.get_conversation_key.map((v) => v.pub2)).size
+    expect(distinct).toBe(35)
+    expect(nip44.PRECOMPUTED_PEERS).toBe(8)
+    expect(tables.built - tablesBefore).toBe(distinct + 5)
+    // A table does not relax the checks on the secret key.
+    const peer = valid.get_conversation_key[0]!.pub2
+    expect(codeOf(() => nip44.getConversationKey(new Uint8Array(32), peer))).toBe('INVALID_KEY')
+    expect(codeOf(() => nip44.getConversationKey(new Uint8Array(32).fill(0xff), peer))).toBe('INVALID_KEY')
+    expect(() => nip44.getConversationKey(new Uint8Array(31), peer)).toThrow(RangeError)
   })
 
   it('get_message_keys', () => {

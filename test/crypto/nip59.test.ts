@@ -135,6 +135,23 @@ describe('NIP-59 wrap and unwrap', () => {
     await expectRejectionCode(nip59.unwrapEvent(null as never, createSecretKeySigner(bob)), 'NIP59_INVALID_WRAP')
   })
 
+  it('wrapVerified: trusts the caller on the wrap signature only; the seal is always verified', async () => {
+    const bobSigner = createSecretKeySigner(bob)
+    const { wrap, rumor } = await nip59.wrapEvent({ kind: 14, content: 'hi', tags: [['p', bobPub]] }, createSecretKeySigner(alice), bobPub)
+    const badSig = { ...wrap, sig: `${wrap.sig.slice(0, -2)}${wrap.sig.endsWith('00') ? '01' : '00'}` }
+    await expectRejectionCode(nip59.unwrapEvent(badSig, bobSigner), 'NIP59_INVALID_WRAP')
+    // The caller says it verified this wrap (a relay pool does): its signature is not checked again.
+    expect((await nip59.unwrapEvent(badSig, bobSigner, { wrapVerified: true })).rumor).toEqual(rumor)
+    expect((await nip17.unwrapDirectMessage(wrap, bobSigner, { wrapVerified: true })).rumor).toEqual(rumor)
+    // Kind and shape are still checked, and a seal with a bad signature is still refused.
+    for (const junk of [null, { ...wrap, kind: 4 }, { ...wrap, tags: 'p' }]) {
+      await expectRejectionCode(nip59.unwrapEvent(junk as never, bobSigner, { wrapVerified: true }), 'NIP59_INVALID_WRAP')
+    }
+    const seal = forgeSeal(rumor, alice, bobPub)
+    const badSeal = { ...seal, sig: `${seal.sig.slice(0, -2)}${seal.sig.endsWith('00') ? '01' : '00'}` }
+    await expectRejectionCode(nip59.unwrapEvent(nip59.createWrap(badSeal, bobPub), bobSigner, { wrapVerified: true }), 'NIP59_INVALID_SEAL')
+  })
+
   it('passes signer errors through unchanged', async () => {
     const { wrap } = await nip59.wrapEvent({ kind: 1, content: 'hi' }, createSecretKeySigner(alice), bobPub)
     const refusing: Signer = {

@@ -10,8 +10,10 @@ import { generateSecretKey, getPublicKey } from '../../src/crypto/keys.js'
 import * as nip44 from '../../src/crypto/nip44.js'
 import { type Nip07Provider, createNip07Signer } from '../../src/crypto/nip07-signer.js'
 import * as nip49 from '../../src/crypto/nip49.js'
+import * as nip17 from '../../src/crypto/nip17.js'
 import {
   CONVERSATION_KEY_CACHE_SIZE,
+  CONVERSATION_KEY_PROBATION,
   createSecretKeySigner,
   secretKeySignerFromNcryptsec,
 } from '../../src/crypto/secret-key-signer.js'
@@ -202,7 +204,9 @@ describe('secret-key signer: NIP-04 and NIP-44', () => {
 
 describe('secret-key signer: NIP-44 conversation-key cache', () => {
   const peers = Array.from({ length: CONVERSATION_KEY_CACHE_SIZE + 2 }, () => getPublicKey(generateSecretKey()))
-  const derivationsFor = (peer: string): number => spy.conversationKeys.filter((c) => c.peer === peer).length
+  const derivationsFor = (peer: string, secretKeyHex?: string): number =>
+    spy.conversationKeys.filter((c) => c.peer === peer && (secretKeyHex === undefined || bytesToHex(c.secretKey) === secretKeyHex)).length
+  const keyOf = (peer: string): Uint8Array => spy.conversationKeys.find((c) => c.peer === peer)!.key
 
   it('derives a conversation key once per peer, whatever the hex case', async () => {
     const signer = createSecretKeySigner(generateSecretKey())
@@ -214,21 +218,86 @@ describe('secret-key signer: NIP-44 conversation-key cache', () => {
     expect(spy.conversationKeys).toHaveLength(1)
   })
 
-  it(`keeps at most ${CONVERSATION_KEY_CACHE_SIZE} keys, evicting (and wiping) the least recently used`, async () => {
+  it('a conversation of 1,000 messages derives its key once on each side', async () => {
+    const aliceSk = generateSecretKey()
+    const bobSk = generateSecretKey()
+    const alice = createSecretKeySigner(aliceSk)
+    const bob = createSecretKeySigner(bobSk)
+    const [a, b] = [getPublicKey(aliceSk), getPublicKey(bobSk)]
+    for (let i = 0; i < 500; i++) {
+      expect(await bob.nip44.decrypt(a, await alice.nip44.encrypt(b, `ping ${i}`))).toBe(`ping ${i}`)
+      expect(await alice.nip44.decrypt(b, await bob.nip44.encrypt(a, `pong ${i}`))).toBe(`pong ${i}`)
+    }
+    expect(derivationsFor(b, bytesToHex(aliceSk))).toBe(1)
+    expect(derivationsFor(a, bytesToHex(bobSk))).toBe(1)
+    expect(spy.conversationKeys).toHaveLength(2)
+  })
+
+  it(`keeps at most ${CONVERSATION_KEY_CACHE_SIZE} keys: ${CONVERSATION_KEY_PROBATION} used once, the rest used again`, async () => {
     const signer = createSecretKeySigner(generateSecretKey())
-    const [a, b, ...rest] = peers as [string, string, ...string[]]
-    await signer.nip44.encrypt(a, 'x')
-    await signer.nip44.encrypt(b, 'x')
-    for (const peer of rest.slice(0, CONVERSATION_KEY_CACHE_SIZE - 2)) await signer.nip44.encrypt(peer, 'x')
-    await signer.nip44.encrypt(a, 'x') // a is now the most recently used; b the least
-    const bKey = spy.conversationKeys.find((c) => c.peer === b)!.key
-    expect(isZero(bKey)).toBe(false)
-    await signer.nip44.encrypt(rest.at(-1)!, 'x') // one over the limit: b goes
-    expect(isZero(bKey)).toBe(true)
-    await signer.nip44.encrypt(a, 'x')
-    await signer.nip44.encrypt(b, 'x')
-    expect(derivationsFor(a)).toBe(1)
-    expect(derivationsFor(b)).toBe(2)
+    const protectedSize = CONVERSATION_KEY_CACHE_SIZE - CONVERSATION_KEY_PROBATION
+    const again = peers.slice(0, protectedSize + 1) // used twice each
+    const once = Array.from({ length: CONVERSATION_KEY_PROBATION + 2 }, () => getPublicKey(generateSecretKey()))
+    for (const peer of again.slice(0, protectedSize)) {
+      await signer.nip44.encrypt(peer, 'x')
+      await signer.nip44.encrypt(peer, 'y')
+    }
+    for (const peer of once.slice(0, CONVERSATION_KEY_PROBATION)) await signer.nip44.encrypt(peer, 'x')
+    // Full: every key derived so far is alive.
+    expect(spy.conversationKeys.filter((c) => !isZero(c.key))).toHaveLength(CONVERSATION_KEY_CACHE_SIZE)
+    // One more key used once pushes out (and wipes) the oldest key used once, no other.
+    await signer.nip44.encrypt(once[CONVERSATION_KEY_PROBATION]!, 'x')
+    expect(isZero(keyOf(once[0]!))).toBe(true)
+    expect(spy.conversationKeys.filter((c) => !isZero(c.key))).toHaveLength(CONVERSATION_KEY_CACHE_SIZE)
+    // One more key used twice: the least recently used of the others goes back to probation (not
+    // wiped), pushing out the oldest key used once there.
+    await signer.nip44.encrypt(again[protectedSize]!, 'x')
+    await signer.nip44.encrypt(again[protectedSize]!, 'y')
+    expect(isZero(keyOf(once[1]!))).toBe(true) // its first use took a place in probation
+    expect(isZero(keyOf(once[2]!))).toBe(false) // its second use moved again[0] there, unwiped
+    expect(isZero(keyOf(again[0]!))).toBe(false)
+    await signer.nip44.encrypt(again[0]!, 'z') // found in probation: promoted, not derived again
+    expect(derivationsFor(again[0]!)).toBe(1)
+    expect(spy.conversationKeys.filter((c) => !isZero(c.key))).toHaveLength(CONVERSATION_KEY_CACHE_SIZE)
+    // An evicted key is derived again when needed, pushing out the oldest key used once.
+    await signer.nip44.encrypt(once[0]!, 'x')
+    expect(derivationsFor(once[0]!)).toBe(2)
+    expect(isZero(keyOf(once[2]!))).toBe(true)
+  })
+
+  it('gift wraps: seal keys are derived once per conversation, and one-time wrap keys evict no contact', async () => {
+    const aliceSk = generateSecretKey()
+    const bobSk = generateSecretKey()
+    const [aliceHex, bobHex] = [bytesToHex(aliceSk), bytesToHex(bobSk)]
+    const alice = createSecretKeySigner(aliceSk)
+    const bob = createSecretKeySigner(bobSk)
+    const [a, b] = [getPublicKey(aliceSk), getPublicKey(bobSk)]
+    // Bob talks with 40 people (each key used twice)...
+    const contacts = Array.from({ length: 40 }, () => getPublicKey(generateSecretKey()))
+    for (const contact of contacts) for (const text of ['hi', 'bye']) await bob.nip44.encrypt(contact, text)
+    // ...then receives 25 direct messages from Alice: 25 wraps, each under its own one-time key. With
+    // a plain LRU cache of 64, those one-time keys would push out most of his contacts.
+    const MESSAGES = 25
+    const mine: NostrEvent[] = []
+    for (let i = 0; i < MESSAGES; i++) {
+      const { wraps } = await nip17.wrapDirectMessage({ signer: alice, recipients: [b], content: `message ${i}` })
+      expect(wraps.map((w) => w.recipient)).toEqual([b, a])
+      const dm = await nip17.unwrapDirectMessage(wraps[0]!.wrap, bob)
+      expect([dm.sender, dm.rumor.content]).toEqual([a, `message ${i}`])
+      mine.push(wraps[1]!.wrap)
+    }
+    for (const wrap of mine) expect((await nip17.unwrapDirectMessage(wrap, alice)).rumor.pubkey).toBe(a)
+    for (const contact of contacts) await bob.nip44.encrypt(contact, 'again')
+    for (const contact of contacts) expect(derivationsFor(contact, bobHex)).toBe(1)
+    // The seal keys: Alice to Bob, Alice to herself (her own copies), Bob from Alice: once each.
+    expect(derivationsFor(b, aliceHex)).toBe(1)
+    expect(derivationsFor(a, aliceHex)).toBe(1)
+    expect(derivationsFor(a, bobHex)).toBe(1)
+    // The wrap layers: one derivation per wrap on each side (a one-time key is used once).
+    const oneTime = spy.conversationKeys.filter((c) => bytesToHex(c.secretKey) !== aliceHex && bytesToHex(c.secretKey) !== bobHex)
+    expect(oneTime).toHaveLength(2 * MESSAGES)
+    const opened = spy.conversationKeys.filter((c) => ![a, b, ...contacts].includes(c.peer))
+    expect(opened).toHaveLength(2 * MESSAGES)
   })
 })
 

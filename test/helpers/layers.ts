@@ -18,6 +18,12 @@ export const ALLOWED: Record<string, { values: string[]; types: string[] }> = {
     values: ['facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
     types: ['facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
   },
+  // The optional WASM verifier (`nostr-rendezvous/verify-wasm`): a relay-pool verifier backed by
+  // nostr-wasm, on its own subpath so the default bundle never loads it.
+  'verify-wasm': {
+    values: ['verify-wasm', 'relay-pool', 'crypto', 'errors'],
+    types: ['verify-wasm', 'relay-pool', 'crypto', 'errors'],
+  },
   // The `rendezvous` command line: Node only, on top of everything, and nothing imports it.
   cli: {
     values: ['cli', 'facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
@@ -34,6 +40,7 @@ export const ALLOWED_PACKAGES: Record<string, RegExp> = {
   storage: /^(idb-keyval$|better-sqlite3$|node:)/,
   outbox: /^(@noble\/|@scure\/base$)/,
   facade: /^(@noble\/|@scure\/base$)/,
+  'verify-wasm': /^(nostr-wasm$|node:)/,
   cli: /^(@noble\/|@scure\/base$|node:)/,
 }
 

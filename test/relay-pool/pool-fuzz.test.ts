@@ -23,6 +23,7 @@ import { describe, expect, it } from 'vitest'
 import { bytesToHex, createSecretKeySigner, finalizeEvent, getEventHash, getPublicKey, type NostrEvent } from '../../src/crypto/index.js'
 import { INVALID_MESSAGE_REASONS, MAX_AUTH_CHALLENGE_LENGTH, parseRelayMessage } from '../../src/relay-pool/messages.js'
 import { createRelayPool, type PublishOutcome, type PublishStatus, type RelayPool } from '../../src/relay-pool/pool.js'
+import { createMainThreadVerifier } from '../../src/relay-pool/verifier.js'
 import type { RelayReadStatus, Subscription } from '../../src/relay-pool/subscription.js'
 import { MACHINE_PREFIXES, type Filter } from '../../src/relay-pool/types.js'
 import { createFakeSocketFactory, type FakeSocket } from '../helpers/fake-socket.js'
@@ -421,6 +422,8 @@ class PoolFuzzer {
     this.pool = createRelayPool({
       webSocketFactory: this.fake.factory,
       fetch: false,
+      // The model predicts every verdict before the next frame: verification stays on this thread.
+      verifier: createMainThreadVerifier(),
       signer: createSecretKeySigner(new Uint8Array(32).fill(99)),
       auth: 'always',
       maxMessageBytes: MAX_BYTES,
