@@ -32,9 +32,9 @@ import { createPowMiner } from '../src/crypto/pow-miner.js'
 const quick = process.argv.includes('--quick')
 const ROUNDS = quick ? 5 : 9
 /** How long one of our runs mines before it is aborted. */
-const OUR_MS = quick ? 400 : 1500
+const OUR_MS = quick ? 300 : 1500
 /** How long one nostr-tools run should take (its hash count is calibrated in the warm-up). */
-const PEER_MS = quick ? 300 : 1000
+const PEER_MS = quick ? 200 : 1000
 const DIFFICULTY = 60
 const PUBKEY = '7e7e9c42a91bfef19fa929e5fda1b72e0ebc1a4c1141673e2794234d86addf4e'
 

@@ -111,7 +111,8 @@ function byTimeThenId(a: { createdAt: number; id: string }, b: { createdAt: numb
  */
 async function open(wrap: NostrEvent, signer: Signer): Promise<DirectMessage | undefined> {
   try {
-    return await unwrapDirectMessage(wrap, signer)
+    // Every wrap here came through the pool, which verified its signature: only the seal is checked again.
+    return await unwrapDirectMessage(wrap, signer, { wrapVerified: true })
   } catch {
     return undefined
   }

@@ -95,6 +95,15 @@ export interface PowPort {
   listen(handler: (request: PowWorkerRequest) => void): void
 }
 
+/** The SHA-256 building blocks of the JavaScript kernel (see `createPowMiner`). */
+interface PowSha {
+  expand(w: Int32Array, o: number, from: number): void
+  rounds(v: Int32Array, w: Int32Array, o: number, from: number, to: number, out: Int32Array): void
+  compress(v: Int32Array, w: Int32Array, o: number, from: number, out: Int32Array): void
+  addState(chain: Int32Array, v: Int32Array, out: Int32Array): void
+  loadBlock(bytes: Uint8Array, from: number, w: Int32Array, o: number): void
+}
+
 /**
  * Creates a miner for `job`. Self-contained: see the module comment.
  *
@@ -154,7 +163,13 @@ export function createPowMiner(job: PowJob): PowMiner {
   // Methods of one object literal, not `const f = () => …`: bundlers that keep function names
   // (esbuild `keepNames`) wrap named function values in a helper from module scope, which the
   // worker would not have. Method definitions keep their names without it.
-  const sha = {
+  //
+  // The SHA-256 helpers hold no per-job state, so there is one set per realm, kept on this very
+  // function (the one place a self-contained function can keep something between calls). With a
+  // set per miner, each new miner brought new call targets into the hot loop and threw away the
+  // optimized code of the last one; mining on the calling thread again and again paid for that.
+  const holder = createPowMiner as unknown as { sha?: PowSha }
+  const sha: PowSha = (holder.sha ??= {
     /** Expands the message schedule of the block at `w[o..o+15]` into `w[o+from..o+63]`. */
     expand(w: Int32Array, o: number, from: number): void {
       for (let t = o + from; t < o + 64; t++) {
@@ -295,7 +310,7 @@ export function createPowMiner(job: PowJob): PowMiner {
         w[o + i] = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!
       }
     },
-  }
+  })
 
   // The 4-lane WebAssembly SIMD kernel: the same attempt as `run` below for four consecutive
   // nonces at once, one per 32-bit lane (about 3x the JavaScript kernel where the runtime has
