@@ -12,12 +12,12 @@
  */
 import { CryptoError } from '../errors.js'
 import { assertBytes, wipe } from './bytes.js'
-import { type EventTemplate, type NostrEvent, copyTags, getEventHash, nowSeconds } from './event.js'
+import type { EventTemplate, NostrEvent } from './event.js'
 import { getPublicKey } from './keys.js'
 import * as nip04 from './nip04.js'
 import * as nip44 from './nip44.js'
 import * as nip49 from './nip49.js'
-import { signId } from './signature.js'
+import { signTemplateWith } from './signature.js'
 import type { Signer, SignerCipher } from './signer.js'
 
 /**
@@ -137,18 +137,7 @@ export function createSecretKeySigner(secretKey: Uint8Array): SecretKeySigner {
     },
     // finalizeEvent, minus its getPublicKey: the signer knows its public key (a base-point
     // multiplication saved per event, about a fifth of a signature).
-    signEvent: async (template: EventTemplate): Promise<NostrEvent> => {
-      const sk = live()
-      const unsigned = {
-        pubkey,
-        created_at: template.created_at ?? nowSeconds(),
-        kind: template.kind,
-        tags: copyTags(template.tags ?? []),
-        content: template.content,
-      }
-      const id = getEventHash(unsigned)
-      return { id, ...unsigned, sig: signId(id, sk) }
-    },
+    signEvent: async (template: EventTemplate): Promise<NostrEvent> => signTemplateWith(template, live(), pubkey),
     nip04: nip04Cipher,
     nip44: nip44Cipher,
     toNcryptsec: async (passphrase: string, options?: nip49.EncryptOptions): Promise<string> =>
