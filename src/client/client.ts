@@ -21,6 +21,11 @@ import { publishEvent } from './publish.js'
 import { searchRelay } from './search.js'
 import { listAlerts, readRelaySettings, setRelays } from './settings.js'
 import { readThread } from './thread.js'
+import { createListsApi, type ListsApi } from './lists.js'
+import { createZapsApi, type ZapsApi } from './zaps.js'
+import { createNip05Api, type Nip05Api } from './nip05.js'
+import { createRelayControlApi, type RelayControlApi } from './relay-control.js'
+import { createApprovalsApi, type ApprovalsApi } from './approvals.js'
 import type {
   ClientAlert,
   ClientOptions,
@@ -75,6 +80,16 @@ export interface Client {
    * again. Never rejects: a failure goes to `onError`.
    */
   readonly ready: Promise<void>
+  /** NIP-51 lists: follow sets, bookmarks, pins, mutes, relay sets, blocked and search relays. */
+  readonly lists: ListsApi
+  /** NIP-57 zaps: LNURL-pay, zap requests, receipts. */
+  readonly zaps: ZapsApi
+  /** NIP-05 identifiers: resolve, verify, relays as evidence. */
+  readonly nip05: Nip05Api
+  /** Per-relay rank and read / write / advertise / spam-safe flags. */
+  readonly relays: RelayControlApi
+  /** Remembered answers to "connect to this new relay?" and "AUTH to this relay?". */
+  readonly approvals: ApprovalsApi
 
   /**
    * The user's public key.
@@ -403,6 +418,11 @@ export function createClient(options: ClientOptions): Client {
     router: context.router,
     publishQueue: context.queue,
     ready,
+    lists: createListsApi(context),
+    zaps: createZapsApi(context),
+    nip05: createNip05Api(context),
+    relays: createRelayControlApi(context),
+    approvals: createApprovalsApi(context),
     getPublicKey: () => context.me(),
     feed: (feedOptions = {}) => readFeed(context, feedOptions),
     subscribeFeed: (liveOptions) => liveFeed(context, liveOptions),

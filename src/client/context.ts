@@ -12,6 +12,7 @@ import { ClientError } from '../errors.js'
 import { createEvidenceStore, type EvidenceStore } from '../outbox/evidence.js'
 import { createPublishQueue, type PublishQueue } from '../outbox/publish-queue.js'
 import { DM_RELAY_LIST_KIND, FOLLOW_LIST_KIND, RELAY_LIST_KIND } from '../outbox/relay-lists.js'
+import { createRelayConfig, type RelayConfig } from '../outbox/relay-config.js'
 import { createRouter, type Router } from '../outbox/router.js'
 import { createTracker, type Tracker } from '../outbox/tracker.js'
 import { createRelayPool, type RelayPool } from '../relay-pool/pool.js'
@@ -39,6 +40,8 @@ export interface ClientContext {
   readonly tracker: Tracker
   readonly router: Router
   readonly queue: PublishQueue
+  /** The user's per-relay rank and flags, and blocked relays. */
+  readonly relayConfig: RelayConfig
   readonly signer: Signer | undefined
   readonly options: ResolvedClientOptions
   /** Clock in ms. */
@@ -132,6 +135,7 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
   const tracker = createTracker({ pool, evidence, storage, indexerRelays: resolved.indexerRelays, now })
   const router = createRouter({ evidence, tracker, pool, storage, perAuthor: resolved.perAuthor, maxRelays: resolved.maxRelays, now })
   const queue = createPublishQueue({ ...options.publishQueue, pool, storage, now, onError: reportError })
+  const relayConfig = createRelayConfig({ storage })
 
   const closingController = new AbortController()
   /** The last task queued per `exclusive` key (never rejects). */
@@ -147,6 +151,7 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
     tracker,
     router,
     queue,
+    relayConfig,
     signer,
     options: resolved,
     now,
