@@ -10,6 +10,10 @@ const publicEntries = {
   'storage/index': 'src/storage/index.ts',
   'storage/sqlite': 'src/storage/sqlite.ts',
   'storage/indexeddb': 'src/storage/indexeddb.ts',
+  // NIP-46 remote signing, both directions (a signer that talks to a bunker, and a bunker).
+  'nip46/index': 'src/nip46/index.ts',
+  // Node only: a SOCKS5 (Tor) transport for the pool's WebSockets and HTTP requests.
+  'socks/index': 'src/socks/index.ts',
   // The optional WASM verifier (nostr-wasm, an optional peer): never reached from the other entries.
   'verify-wasm/index': 'src/verify-wasm/index.ts',
   // The `rendezvous` command line; Node only, not an export.

@@ -50,7 +50,7 @@ describe('the built package', () => {
   })
 
   it('exports map: every condition lists types first and points at files that exist', () => {
-    expect(subpaths).toEqual(['.', './crypto', './relay-pool', './outbox', './storage', './storage/sqlite', './storage/indexeddb', './verify-wasm'])
+    expect(subpaths).toEqual(['.', './crypto', './relay-pool', './outbox', './storage', './storage/sqlite', './storage/indexeddb', './nip46', './socks', './verify-wasm'])
     for (const subpath of subpaths) {
       const conditions = Object.keys(pkg.exports[subpath])
       expect(conditions[0]).toBe('types')
@@ -109,7 +109,8 @@ describe('the built package', () => {
     // from it would break every page that loads the subpath.
     const mapped = (specifier: string): boolean =>
       Object.keys(IMPORT_MAP.imports).some((key) => key === specifier || (key.endsWith('/') && specifier.startsWith(key)))
-    const browserSubpaths = subpaths.filter((s) => s !== './storage/sqlite') // Node only (better-sqlite3)
+    // Node only: better-sqlite3, and the SOCKS5 transport (node:net, node:tls).
+    const browserSubpaths = subpaths.filter((s) => s !== './storage/sqlite' && s !== './socks')
     const unmapped = new Set<string>()
     for (const subpath of browserSubpaths) {
       for (const file of chunkGraph(pkg.exports[subpath].default as string)) {

@@ -15,8 +15,19 @@ export const ALLOWED: Record<string, { values: string[]; types: string[] }> = {
     types: ['outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
   },
   facade: {
-    values: ['facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
-    types: ['facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
+    values: ['facade', 'nip46', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
+    types: ['facade', 'nip46', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
+  },
+  // NIP-46 remote signing (`nostr-rendezvous/nip46`): a Signer that talks to a bunker over relays,
+  // and a bunker that serves a local signer. It needs the relay pool, so it sits above crypto.
+  nip46: {
+    values: ['nip46', 'relay-pool', 'crypto', 'errors'],
+    types: ['nip46', 'relay-pool', 'crypto', 'errors'],
+  },
+  // The SOCKS5 transport (`nostr-rendezvous/socks`): Node only, a WebSocket factory and a fetch.
+  socks: {
+    values: ['socks', 'relay-pool', 'errors'],
+    types: ['socks', 'relay-pool', 'crypto', 'errors'],
   },
   // The optional WASM verifier (`nostr-rendezvous/verify-wasm`): a relay-pool verifier backed by
   // nostr-wasm, on its own subpath so the default bundle never loads it.
@@ -26,8 +37,8 @@ export const ALLOWED: Record<string, { values: string[]; types: string[] }> = {
   },
   // The `rendezvous` command line: Node only, on top of everything, and nothing imports it.
   cli: {
-    values: ['cli', 'facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
-    types: ['cli', 'facade', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
+    values: ['cli', 'facade', 'nip46', 'socks', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
+    types: ['cli', 'facade', 'nip46', 'socks', 'outbox', 'relay-pool', 'storage', 'crypto', 'errors'],
   },
 }
 
@@ -41,6 +52,8 @@ export const ALLOWED_PACKAGES: Record<string, RegExp> = {
   outbox: /^(@noble\/|@scure\/base$)/,
   facade: /^(@noble\/|@scure\/base$)/,
   'verify-wasm': /^(nostr-wasm$|node:)/,
+  nip46: /^(@noble\/|@scure\/base$)/,
+  socks: /^(node:|ws$|isomorphic-ws$)/,
   cli: /^(@noble\/|@scure\/base$|node:)/,
 }
 
