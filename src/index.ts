@@ -43,7 +43,37 @@ export {
 } from './crypto/index.js'
 export { type Client, createClient } from './client/client.js'
 export { type EventRef, type PersonRef, parseEventRef, parsePerson } from './client/identifiers.js'
+export type { AdvertiseTargetsOptions, RelayControlApi, RelayRow, RelayTableOptions } from './client/relay-control.js'
+export type { ApprovalKind, ApprovalsApi, RememberedApproval } from './client/approvals.js'
+export type { Nip05Api, Nip05Lookup, Nip05ResolveOptions, Nip05VerifyOptions, PersonNip05Verdict } from './client/nip05.js'
+export type { InvalidZap, ValidZap, ZapInvoice, ZapOptions, ZapReceipts, ZapReceiptsOptions, ZapTarget, ZapsApi } from './client/zaps.js'
+export { type LnurlPayEndpoint, type LnurlRequestOptions, type ZapInvoiceResponse, fetchPayEndpoint, lnurlPayUrl, requestZapInvoice } from './client/lnurl.js'
+export type { Bolt11Invoice, Bolt11Network } from './crypto/bolt11.js'
+export type { ZapProblem, ZapProblemCode, ZapReceiptVerdict, ZapRequest, ZapRequestVerdict } from './crypto/nip57.js'
+export type { Nip05Identifier, Nip05Resolution, Nip05Verdict, Nip05VerdictReason, Nip05DocumentEntry } from './outbox/nip05.js'
 export type {
+  BookmarkItems,
+  Bookmarks,
+  FollowSet,
+  FollowSetChange,
+  ListEditOptions,
+  ListEditResult,
+  ListEntry,
+  ListReadOptions,
+  ListsApi,
+  MuteItems,
+  MuteList,
+  PinnedNotes,
+  RelaySet,
+  RelaySetChange,
+  RelayUrlList,
+  SetMetadataChange,
+  UserList,
+} from './client/lists.js'
+export { type ListChange, type PrivateState, LIST_KINDS } from './outbox/lists.js'
+export type {
+  ApprovalDecision,
+  AuthApprovalRequest,
   AuthorReadReport,
   ClientAlert,
   ClientOptions,
@@ -72,6 +102,7 @@ export type {
   QueryReport,
   ReadOptions,
   ReceivedDm,
+  RelayApprovalRequest,
   RelayQueryReport,
   RelaySettings,
   RelaySettingsChange,
@@ -84,3 +115,18 @@ export type {
   ThreadNode,
   ThreadOptions,
 } from './client/types.js'
+// NIP-46 remote signing: a remote signer to pass as `signer`, and a bunker serving other apps.
+// The full set (token parsers, permissions, wire helpers) is on `nostr-rendezvous/nip46`.
+export {
+  type ApprovalRequest as BunkerApprovalRequest,
+  type Bunker,
+  type BunkerOptions,
+  type BunkerSession,
+  type NostrConnectOptions,
+  type NostrConnectSession,
+  type RemoteSigner,
+  type RemoteSignerOptions,
+  connectBunker,
+  createBunker,
+  startNostrConnect,
+} from './nip46/index.js'

@@ -18,7 +18,7 @@ import { liveFeed, readFeed } from './feed.js'
 import { parsePerson } from './identifiers.js'
 import { editFollows, readFollows, readProfile, updateProfile } from './profile.js'
 import { publishEvent } from './publish.js'
-import { searchRelay } from './search.js'
+import { searchOwnRelays, searchRelay } from './search.js'
 import { listAlerts, readRelaySettings, setRelays } from './settings.js'
 import { readThread } from './thread.js'
 import { createListsApi, type ListsApi } from './lists.js'
@@ -306,19 +306,23 @@ export interface Client {
   legacyDms(peer: string, options?: ReadOptions): Promise<LegacyConversation>
 
   /**
-   * NIP-50 full-text search at one relay, asked only when its NIP-11 document lists NIP-50.
+   * NIP-50 full-text search at one relay, asked only when its NIP-11 document lists NIP-50. Without
+   * a relay, the user's search relays (NIP-51 kind 10007, see `client.lists.setSearchRelays`) are
+   * tried one after another until one answers.
    *
-   * @param relay - the relay URL.
+   * @param relay - the relay URL, or `undefined` for the user's search relays.
    * @param query - the search string.
    * @param options - kinds, limit, `signal`.
    * @returns the events and the relay's answer.
-   * @throws ClientError `CLIENT_SEARCH_UNSUPPORTED`, `CLIENT_ABORTED`, `CLIENT_CLOSED`.
+   * @throws ClientError `CLIENT_SEARCH_UNSUPPORTED`, `CLIENT_NO_SEARCH_RELAYS` (no relay named and
+   * none in the user's list), `CLIENT_ABORTED`, `CLIENT_CLOSED`.
    * @example
    * ```ts
    * const { events } = await client.search('wss://search.example.com', 'outbox model', { kinds: [1] })
+   * const mine = await client.search(undefined, 'outbox model')
    * ```
    */
-  search(relay: string, query: string, options?: SearchOptions): Promise<SearchResult>
+  search(relay: string | undefined, query: string, options?: SearchOptions): Promise<SearchResult>
 
   /**
    * The user's own relays: inboxes, outboxes, DM relays, and where the relay list is advertised.
@@ -437,7 +441,8 @@ export function createClient(options: ClientOptions): Client {
     dms: (dmOptions = {}) => readDms(context, dmOptions),
     subscribeDms: (liveOptions) => liveDms(context, liveOptions),
     legacyDms: (peer, readOptions = {}) => readLegacyDms(context, peer, readOptions),
-    search: (relay, query, searchOptions = {}) => searchRelay(context, relay, query, searchOptions),
+    search: (relay, query, searchOptions = {}) =>
+      relay === undefined ? searchOwnRelays(context, query, searchOptions) : searchRelay(context, relay, query, searchOptions),
     relaySettings: (readOptions = {}) => readRelaySettings(context, readOptions),
     setRelays: (change, editOptions = {}) => setRelays(context, change, editOptions),
     alerts: () => listAlerts(context),

@@ -19,6 +19,7 @@ import { createRelayPool, type RelayPool } from '../relay-pool/pool.js'
 import { memoryStorage } from '../storage/memory.js'
 import type { Storage } from '../storage/types.js'
 import type { ClientOptions } from './types.js'
+import { createPrivacyGates, type PrivacyGates } from './approvals.js'
 
 /** Kinds whose relays say nothing about where the author posts: lists are applied, not "seen". */
 const NOT_SEEN_EVIDENCE: ReadonlySet<number> = new Set([FOLLOW_LIST_KIND, RELAY_LIST_KIND, DM_RELAY_LIST_KIND])
@@ -42,6 +43,13 @@ export interface ClientContext {
   readonly queue: PublishQueue
   /** The user's per-relay rank and flags, and blocked relays. */
   readonly relayConfig: RelayConfig
+  /**
+   * The `fetch` of every HTTP request the client makes (NIP-05, LNURL, ...): the proxy's when
+   * `ClientOptions.proxy` is set, else `ClientOptions.fetch`, else `globalThis.fetch`.
+   */
+  readonly fetch: typeof fetch
+  /** The approval gates, remembered decisions and spam filter wired into the pool. */
+  readonly privacy: PrivacyGates
   readonly signer: Signer | undefined
   readonly options: ResolvedClientOptions
   /** Clock in ms. */
@@ -122,9 +130,29 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
   const ownsStorage = options.storage === undefined
   const storage = options.storage ?? memoryStorage()
   const evidence = createEvidenceStore({ storage, now: nowSeconds })
+  // Before the pool and router, which consult it. Loaded at once; until then every relay has its
+  // defaults (a read or a connect that races the load may still use a blocked relay).
+  const relayConfig = createRelayConfig({ storage, now, onError: reportError })
+  relayConfig.load().catch(reportError)
   const signer = options.signer
+  const proxy = options.proxy
+  if (proxy !== undefined && (proxy === null || typeof proxy.webSocketFactory !== 'function' || typeof proxy.fetch !== 'function')) {
+    throw new TypeError('proxy must have a webSocketFactory and a fetch')
+  }
+  // Looked up at call time so a test (or app) that swaps globalThis.fetch later is honoured.
+  const fetchImpl: typeof fetch = proxy?.fetch ?? options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  // Approval gates, blocked relays, spam filter: read `context` lazily (built below).
+  const privacy = createPrivacyGates(options, () => context)
   const pool = createRelayPool({
     ...options.pool,
+    ...privacy.poolOptions,
+    // With a proxy, nothing may connect around it: both socket factories and NIP-11 go through it.
+    ...(proxy !== undefined && {
+      webSocketFactory: proxy.webSocketFactory,
+      onionWebSocketFactory: proxy.reachesOnion ? proxy.webSocketFactory : undefined,
+      fetch: options.pool?.fetch === false ? false : proxy.fetch,
+    }),
+    ...(proxy === undefined && options.fetch !== undefined && options.pool?.fetch === undefined && { fetch: options.fetch }),
     ...(signer !== undefined && { signer }),
     now,
     onEventSeen: (event, relay) => {
@@ -133,9 +161,8 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
     onListenerError: options.pool?.onListenerError ?? reportError,
   })
   const tracker = createTracker({ pool, evidence, storage, indexerRelays: resolved.indexerRelays, now })
-  const router = createRouter({ evidence, tracker, pool, storage, perAuthor: resolved.perAuthor, maxRelays: resolved.maxRelays, now })
+  const router = createRouter({ evidence, tracker, pool, storage, perAuthor: resolved.perAuthor, maxRelays: resolved.maxRelays, now, preferences: relayConfig })
   const queue = createPublishQueue({ ...options.publishQueue, pool, storage, now, onError: reportError })
-  const relayConfig = createRelayConfig({ storage })
 
   const closingController = new AbortController()
   /** The last task queued per `exclusive` key (never rejects). */
@@ -152,6 +179,8 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
     router,
     queue,
     relayConfig,
+    fetch: fetchImpl,
+    privacy,
     signer,
     options: resolved,
     now,
@@ -197,6 +226,8 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
     },
     async remember(events, seenOn) {
       if (events.length === 0) return
+      // A follow-list edit (or a newer list read) reaches the spam filter at once.
+      privacy.observe(events)
       try {
         await storage.putEvents(events)
         if (seenOn !== undefined) {
@@ -258,6 +289,8 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
       reportError(error)
     }
     await pool.close()
+    // The settings load (and any write of them) must not find the storage closed under it.
+    await relayConfig.idle()
     if (ownsStorage) await storage.close()
   }
   return context

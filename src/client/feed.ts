@@ -8,6 +8,7 @@
  * @module
  */
 import type { NostrEvent } from '../crypto/event.js'
+import { mutedReason, type MuteRules } from '../outbox/lists.js'
 import { FOLLOW_LIST_KIND } from '../outbox/relay-lists.js'
 import type { ReadPlan } from '../outbox/router.js'
 import type { RelaySelection } from '../outbox/types.js'
@@ -16,6 +17,7 @@ import type { RelayReadOutcome, Subscription } from '../relay-pool/subscription.
 import type { Filter } from '../relay-pool/types.js'
 import { abortError, type ClientContext } from './context.js'
 import { parsePerson } from './identifiers.js'
+import { knownMuteRules, ownMuteRules } from './list-store.js'
 import { newestOf, queryRelays, type RelayRequest } from './read.js'
 import type {
   AuthorReadReport,
@@ -80,6 +82,20 @@ function checkCursor(cursor: unknown): FeedCursor | undefined {
 
 function checkListener(value: unknown, field: string): void {
   if (value !== undefined && typeof value !== 'function') throw new TypeError(`${field} must be a function`)
+}
+
+function checkMutes(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new TypeError('mutes must be a boolean')
+  return value !== false
+}
+
+/**
+ * Starts reading the user's mute rules alongside the rest of a read. Never rejects: a failure
+ * other than the read's own abort (which the read reports itself) leaves nothing muted.
+ */
+function startMutes(context: ClientContext, enabled: boolean, signal: AbortSignal): Promise<MuteRules | undefined> {
+  if (!enabled) return Promise.resolve(undefined)
+  return ownMuteRules(context, signal).catch(() => undefined)
 }
 
 /**
@@ -175,6 +191,7 @@ function buildReport(
   k: number,
   eventsByAuthor: ReadonlyMap<string, number>,
   startedMs: number,
+  muted: number,
 ): QueryReport {
   const askedAbout = new Map<string, { url: string; status: RelayReadOutcome['status'] }[]>()
   for (const relay of relays) {
@@ -199,6 +216,7 @@ function buildReport(
     missing,
     connections: new Set(relays.map((r) => r.url)).size,
     ms: Math.round(performance.now() - startedMs),
+    muted,
   }
 }
 
@@ -252,10 +270,13 @@ export async function readFeed(context: ClientContext, options: FeedOptions = {}
   const since = timestamp(options.since, 'since')
   const eoseTimeoutMs = options.eoseTimeoutMs === undefined ? undefined : positiveInteger(options.eoseTimeoutMs, 0, 'eoseTimeoutMs')
   checkListener(options.onProgress, 'onProgress')
+  const useMutes = checkMutes(options.mutes)
   const given = options.authors === undefined ? undefined : givenAuthors(context, options.authors)
 
   const { signal, release } = context.link(options.signal)
   try {
+    // Read alongside the posts: a first feed of the session fetches the mute list meanwhile.
+    const mutes = startMutes(context, useMutes, signal)
     const authors = given ?? (await followsOf(context, signal))
     await guarded(context, signal, () => context.tracker.ensureRelayLists(authors, { signal }))
     const plan = context.router.readPlan(authors)
@@ -350,10 +371,15 @@ export async function readFeed(context: ClientContext, options: FeedOptions = {}
     const answeredCap = Math.min(...relays.filter((r) => r.status === 'eose').map((r) => context.pool.relayLimits(r.url).maxLimit))
     const finalLimit = Math.max(1, Math.min(pageLimit, answeredCap - alreadySeen.size))
     const events = all.slice(0, finalLimit)
+    const rules = await mutes
+    if (signal.aborted) throw abortError(context, signal.reason)
+    // Muted events are dropped after the cursor is set on the whole page: paging stays exact, and
+    // the page may come back shorter than `limit` (the report says by how many).
+    const visible = rules === undefined ? events : events.filter((event) => mutedReason(event, rules) === undefined)
     return {
-      events,
+      events: visible,
       next: all.length < finalLimit ? undefined : nextCursor(events, cursor),
-      report: buildReport(authors, relays, finalPlan.selection, k, eventsByAuthor, startedMs),
+      report: buildReport(authors, relays, finalPlan.selection, k, eventsByAuthor, startedMs, events.length - visible.length),
     }
   } finally {
     release()
@@ -403,6 +429,7 @@ export function liveFeed(context: ClientContext, options: LiveFeedOptions): Live
   if (typeof options.onEvent !== 'function') throw new TypeError('onEvent must be a function')
   checkListener(options.onReport, 'onReport')
   const kinds = checkKinds(options.kinds)
+  const useMutes = checkMutes(options.mutes)
   const given = options.authors === undefined ? undefined : givenAuthors(context, options.authors)
 
   // close() must stop the start-up work too (the follow list and relay-list fetches), not only the
@@ -419,9 +446,10 @@ export function liveFeed(context: ClientContext, options: LiveFeedOptions): Live
   const eventsByAuthor = new Map<string, number>()
   const failedQueue = new Set<string>()
   let replanning: Promise<void> | undefined
+  let muted = 0
 
   const report = (): QueryReport =>
-    buildReport(authors, parts.map(partReport), plan?.selection, plan?.selection.perAuthor ?? context.options.perAuthor, eventsByAuthor, startedMs)
+    buildReport(authors, parts.map(partReport), plan?.selection, plan?.selection.perAuthor ?? context.options.perAuthor, eventsByAuthor, startedMs, muted)
 
   const close = (): void => {
     if (closed) return
@@ -430,15 +458,36 @@ export function liveFeed(context: ClientContext, options: LiveFeedOptions): Live
     signal.removeEventListener('abort', close)
     stopper.abort()
     release()
+    unlisten()
     for (const part of parts) part.subscription?.close()
   }
   const untrack = context.track(close)
   signal.addEventListener('abort', close, { once: true })
+  // A relay the user blocks (or stops reading from) while the feed runs is left at once, and its
+  // authors move to their next relays, as for a relay that failed (the re-plan applies the new
+  // settings). Other changes (a rank, an unblock) wait for the next plan: no connection churn.
+  const unlisten = context.relayConfig.onChange(() => {
+    for (const part of parts) {
+      if (part.failed) continue
+      let readable = true
+      try {
+        readable = !context.relayConfig.isBlocked(part.url) && context.relayConfig.get(part.url).read !== false
+      } catch {
+        // Parts hold normalised URLs; an unreadable one keeps its subscription.
+      }
+      if (!readable) relayFailed(part)
+    }
+  })
 
   const deliver = (event: NostrEvent, relay: string): void => {
     if (closed || !seenIds.addIfAbsent(event.id)) return
     eventsByAuthor.set(event.pubkey, (eventsByAuthor.get(event.pubkey) ?? 0) + 1)
     void context.remember([event], new Map([[event.id, [relay]]]))
+    // The rules held now: a mute made while the feed runs applies to the next event.
+    if (useMutes && mutedReason(event, knownMuteRules(context)) !== undefined) {
+      muted += 1
+      return
+    }
     try {
       options.onEvent(event, relay)
     } catch (error) {
@@ -513,8 +562,12 @@ export function liveFeed(context: ClientContext, options: LiveFeedOptions): Live
   const ready = (async (): Promise<QueryReport> => {
     try {
       if (closed) throw abortError(context, signal.reason)
+      // Known before the first event can arrive (subscriptions open below).
+      const mutes = startMutes(context, useMutes, signal)
       authors = given ?? (await followsOf(context, signal))
       await guarded(context, signal, () => context.tracker.ensureRelayLists(authors, { signal }))
+      if (closed) throw abortError(context, signal.reason)
+      await mutes
       if (closed) throw abortError(context, signal.reason)
       plan = context.router.readPlan(authors)
       // `since` stays the time of the call: posts made while the lists were fetched are "new" too.

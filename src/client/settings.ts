@@ -12,6 +12,7 @@ import { isRendezvousError } from '../errors.js'
 import type { DeliveryReport, PublishTarget, TargetStatus } from '../outbox/publish-queue.js'
 import {
   DM_RELAY_LIST_KIND,
+  FOLLOW_LIST_KIND,
   RELAY_LIST_KIND,
   buildDmRelayListTemplate,
   buildRelayListTemplate,
@@ -20,6 +21,7 @@ import {
   parseRelayList,
   type RelayListInput,
 } from '../outbox/relay-lists.js'
+import type { AdvertisePlan } from '../outbox/router.js'
 import { abortError, FOLLOW_EDIT_RECORD, type ClientContext } from './context.js'
 import { deliver, ensureLists, signTemplate } from './publish.js'
 import { newestOf } from './read.js'
@@ -41,6 +43,42 @@ const HEX64 = /^[0-9a-f]{64}$/
 /** The newest stored event of one of the user's replaceable lists (the tracker stores what it fetches). */
 async function newestStored(context: ClientContext, me: string, kind: number): Promise<NostrEvent | undefined> {
   return newestOf(await context.storage.queryEvents([{ kinds: [kind], authors: [me] }]))
+}
+
+/** The people the user follows: the `p` tags of their newest stored kind 3 (junk skipped), in order. */
+export async function storedFollows(context: ClientContext, me: string): Promise<string[]> {
+  const list = await newestStored(context, me, FOLLOW_LIST_KIND)
+  if (list === undefined) return []
+  const out = new Set<string>()
+  for (const tag of list.tags) {
+    const pubkey = tag[0] === 'p' ? tag[1] : undefined
+    if (typeof pubkey === 'string' && HEX64.test(pubkey) && pubkey !== me) out.add(pubkey)
+  }
+  return [...out]
+}
+
+/** Options of {@link chooseAdvertiseTargets}. */
+interface ChooseOptions {
+  /** Relays to add (never cut), e.g. the relays a new list names. */
+  readonly extraRelays?: readonly string[]
+  /** Fetch the follows' relay lists when stale first (else: what the client knows). */
+  readonly fetchFollows: boolean
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Where the user's relay list goes: the router's advertise plan with the user's follows, so the
+ * broad part is the relays the people they follow write to (see `docs/relay-management.md`).
+ * The user's own lists (and follow list) must be known already (`ensureLists([me])`).
+ *
+ * @throws ClientError `CLIENT_ABORTED`, `CLIENT_CLOSED` (only when `fetchFollows`); the storage's errors.
+ * @internal
+ */
+export async function chooseAdvertiseTargets(context: ClientContext, me: string, options: ChooseOptions): Promise<AdvertisePlan> {
+  const follows = await storedFollows(context, me)
+  // A failed fetch is reported by ensureLists and the choice goes on with what is known.
+  if (options.fetchFollows && follows.length > 0) await ensureLists(context, follows, options.signal)
+  return context.router.advertisePlan(me, { extraRelays: options.extraRelays ?? [], follows })
 }
 
 /**
@@ -81,7 +119,7 @@ export async function readRelaySettings(context: ClientContext, options: ReadOpt
     read: [...read],
     write: [...write],
     dm: [...dm],
-    advertiseTo: context.router.ownListTargets(me),
+    advertiseTo: (await chooseAdvertiseTargets(context, me, { fetchFollows: false })).batches,
     relayList,
     dmRelayList,
   }
@@ -104,7 +142,9 @@ interface PlannedList {
  * Changes the user's relays. Each list given is checked, then the newest copy of the list it
  * replaces is looked for on several relays (so tags and relays another client added survive),
  * the new list is built on it, signed, applied locally, and sent to every relay of
- * `Router.ownListTargets` plus the relays it names.
+ * `Router.advertisePlan` (with the user's follows, whose relay lists are fetched when stale) plus
+ * the relays it names, through the user's relay settings (blocked and `advertise: false` relays
+ * get nothing).
  *
  * @param context - the client.
  * @param change - `read`, `write` (kind 10002: a list not given keeps its current relays), `dm`
@@ -183,11 +223,14 @@ async function setRelaysNow(
       signed.push({ list, event: await signTemplate(context, list.template, { pow: options.pow, signal }) })
     }
     // Routed before the new lists are applied: the relays being left learn of the change too, and
-    // the new ones are targets anyway (`list.relays`).
-    const broad = context.router.ownListTargets(me, { extraRelays: advertiseTo }).flat()
+    // the new ones are targets anyway (`list.relays`, through the same rules: a blocked relay or
+    // one marked not to advertise to gets nothing).
+    const follows = await storedFollows(context, me)
+    if (follows.length > 0) await ensureLists(context, follows, signal)
     const results = await Promise.all(
       signed.map(async ({ list, event }): Promise<[number, PublishResult]> => {
-        const targets: PublishTarget[] = [...new Set([...list.relays, ...broad])].map((url) => ({ url, reason: 'advertise' }))
+        const plan = context.router.advertisePlan(me, { extraRelays: [...advertiseTo, ...list.relays], follows })
+        const targets: PublishTarget[] = plan.targets.map(({ url }) => ({ url, reason: 'advertise' }))
         const { report, delivery } = await deliver(context, event, targets, 'first-answers', signal)
         // Applied once queued (the queue delivers it from here on): a list that could not be
         // queued must not change where the client reads and writes.

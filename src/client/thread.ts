@@ -9,9 +9,11 @@
  */
 import { isEventShape, type NostrEvent } from '../crypto/event.js'
 import { isValidPublicKey } from '../crypto/keys.js'
+import { mutedReason } from '../outbox/lists.js'
 import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
 import { abortError, type ClientContext } from './context.js'
 import { parseEventRef, parsePerson } from './identifiers.js'
+import { ownMuteRules } from './list-store.js'
 import { queryRelays } from './read.js'
 import type { RelayQueryReport, Thread, ThreadNode, ThreadOptions } from './types.js'
 
@@ -154,7 +156,7 @@ function readTarget(target: string | NostrEvent): { id: string; event?: NostrEve
   return { id: target.id, event: target, relays: [], author: target.pubkey }
 }
 
-function checkOptions(options: ThreadOptions): { relays: string[]; author: string | undefined; limit: number } {
+function checkOptions(options: ThreadOptions): { relays: string[]; author: string | undefined; limit: number; mutes: boolean } {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
   if (options.relays !== undefined && (!Array.isArray(options.relays) || !options.relays.every((u) => typeof u === 'string'))) {
     throw new TypeError('options.relays must be an array of relay URLs')
@@ -162,7 +164,8 @@ function checkOptions(options: ThreadOptions): { relays: string[]; author: strin
   const author = options.author === undefined ? undefined : parsePerson(options.author, 'options.author').pubkey
   const limit = options.limit ?? DEFAULT_LIMIT
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('options.limit must be a positive integer')
-  return { relays: relayUrls(options.relays ?? []), author, limit }
+  if (options.mutes !== undefined && typeof options.mutes !== 'boolean') throw new TypeError('options.mutes must be a boolean')
+  return { relays: relayUrls(options.relays ?? []), author, limit, mutes: options.mutes !== false }
 }
 
 const oldestFirst = (a: NostrEvent, b: NostrEvent): number => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
@@ -269,6 +272,8 @@ export async function readThread(context: ClientContext, target: string | NostrE
   const reports: RelayQueryReport[] = []
   try {
     if (signal.aborted) throw abortError(context, signal.reason)
+    // Read alongside the thread; a failure other than this read's abort leaves nothing muted.
+    const mutes = checked.mutes ? ownMuteRules(context, signal).catch(() => undefined) : Promise.resolve(undefined)
     // ---- the target
     const author = checked.author ?? given.author
     let targetFound: Found
@@ -281,7 +286,7 @@ export async function readThread(context: ClientContext, target: string | NostrE
     }
     const targetEvent = targetFound.event
     if (targetEvent === undefined) {
-      return { target: undefined, root: undefined, rootId: given.id, tree: undefined, events: new Map(), relays: reports }
+      return { target: undefined, root: undefined, rootId: given.id, tree: undefined, events: new Map(), relays: reports, muted: 0 }
     }
 
     // ---- the root
@@ -316,14 +321,19 @@ export async function readThread(context: ClientContext, target: string | NostrE
     // ---- only what belongs to the thread, as a tree
     const excluded = new Set(ids)
     // Newest first from queryRelays: trimming keeps the newest `limit`, as each relay did.
-    const members = threadMembers(result?.events ?? [], ids, excluded).sort((a, b) => -oldestFirst(a, b)).slice(0, checked.limit)
+    const found = threadMembers(result?.events ?? [], ids, excluded).sort((a, b) => -oldestFirst(a, b)).slice(0, checked.limit)
+    const rules = await mutes
+    if (signal.aborted) throw abortError(context, signal.reason)
+    // Muted replies leave the tree; replies to them hang under the top like any reply whose parent
+    // is missing. The target and the root were asked for: they always show.
+    const members = rules === undefined ? found : found.filter((event) => mutedReason(event, rules) === undefined)
     const events = new Map<string, NostrEvent>()
     for (const event of [...replied, ...members]) events.set(event.id, event)
     const tree =
       rootEvent !== undefined
         ? buildThreadTree(rootEvent, rootEvent === targetEvent ? members : [targetEvent, ...members], true)
         : buildThreadTree(targetEvent, members, false)
-    return { target: targetEvent, root: rootEvent, rootId, tree, events, relays: reports }
+    return { target: targetEvent, root: rootEvent, rootId, tree, events, relays: reports, muted: found.length - members.length }
   } finally {
     release()
   }

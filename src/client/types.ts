@@ -11,7 +11,9 @@ import type { Rumor } from '../crypto/nip59.js'
 import type { PowProgress } from '../crypto/nip13.js'
 import type { RelayPoolOptions } from '../relay-pool/pool.js'
 import type { RelayReadOutcome } from '../relay-pool/subscription.js'
+import type { ProxyTransport, RelayOrigin } from '../relay-pool/types.js'
 import type { DeliveryHandle, DeliveryReport, PublishQueueOptions } from '../outbox/publish-queue.js'
+import type { Nip05ResolverOptions } from '../outbox/nip05.js'
 import type { PublishPlan } from '../outbox/router.js'
 import type { ShortReason } from '../outbox/types.js'
 import type { Storage } from '../storage/types.js'
@@ -56,6 +58,55 @@ export interface ClientOptions {
    */
   readonly pool?: Omit<RelayPoolOptions, 'signer' | 'onEventSeen'>
   /**
+   * Routes every connection of the client through a proxy: each relay WebSocket (the pool's
+   * `webSocketFactory` and, when the proxy `reachesOnion`, `onionWebSocketFactory`) and each HTTP
+   * request (NIP-11, NIP-05, LNURL). Build one with `socksProxy()` from `nostr-rendezvous/socks`
+   * (Node). `.onion` relays are allowed only through a proxy that reaches them. Overrides
+   * `fetch` and the pool's WebSocket factories. See `docs/privacy.md`.
+   * @default none (direct connections)
+   */
+  readonly proxy?: ProxyTransport
+  /**
+   * The `fetch` of the client's HTTP requests (NIP-11, NIP-05, LNURL) when no `proxy` is set.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof fetch
+  /**
+   * NIP-05 lookups (`client.nip05`): how long answers and failures are cached (in memory and in
+   * storage), and each request's time and size limits. See `docs/nip05.md`.
+   * @default 6 h for answers, 5 min for failures, 10 s (Tor circuits take a while), 256 KiB
+   */
+  readonly nip05?: Pick<Nip05ResolverOptions, 'ttlMs' | 'negativeTtlMs' | 'timeoutMs' | 'maxBytes'>
+  /**
+   * Asked before the client first connects to a relay it has no decision for: no NIP-11 request
+   * and no socket before the answer. `'allow'`/`'deny'` are remembered in storage (next runs do not
+   * ask again; see `client.approvals`), `'allow-once'`/`'deny-once'` for this client's life only.
+   * A callback that throws, rejects or answers anything else means deny-once; one that does not
+   * answer holds that relay's reads until their timeout. Never asked about: the `indexerRelays`,
+   * relays given rank 1-9 through `client.relays`, the user's own relays (kind 10002 and 10050),
+   * and relays the app named as `configured`. A denied relay ends `refused` with message
+   * `not-approved` and receives nothing. Replaces `pool.approveConnect`. See `docs/privacy.md`.
+   * @default none: every relay the connect policy allows is used
+   */
+  readonly approveRelay?: (request: RelayApprovalRequest) => ApprovalDecision | Promise<ApprovalDecision>
+  /**
+   * Asked before the client answers a relay's NIP-42 AUTH challenge (which tells the relay who the
+   * user is), unless the pool's `auth` policy already allows that relay. Decisions are remembered
+   * as for {@link ClientOptions.approveRelay}. Without it, the pool's `auth` policy alone decides
+   * (default: never).
+   * @default none
+   */
+  readonly approveAuth?: (request: AuthApprovalRequest) => ApprovalDecision | Promise<ApprovalDecision>
+  /**
+   * Spam-safe reading: an event by someone who is neither the user nor followed by the user
+   * (newest kind 3), which arrived for a filter that names neither its author nor its id, is
+   * accepted only from relays flagged spam-safe (`client.relays`). Gift wraps (kind 1059),
+   * NIP-46 messages (24133) and zap receipts (9735) are exempt: what reads them checks them. Off by default: with no relay flagged spam-safe yet, it would hide every mention and
+   * reply from strangers. Refused copies are counted in `pool.relayStats(url).eventsNotAdmitted`.
+   * @default false
+   */
+  readonly spamFilter?: boolean
+  /**
    * Retry policy of the durable publish queue (attempts, delays, how long finished publishes stay
    * readable, per-relay timeout).
    * @default the queue's: 8 attempts, 2 s doubling to 10 min, kept 7 days
@@ -84,6 +135,28 @@ export interface ClientOptions {
   readonly now?: () => number
 }
 
+// ---- approvals -----------------------------------------------------------------------------------
+
+/**
+ * An answer to an approval question: `'allow'` and `'deny'` are remembered in storage,
+ * `'allow-once'` and `'deny-once'` hold for this client's life only.
+ */
+export type ApprovalDecision = 'allow' | 'deny' | 'allow-once' | 'deny-once'
+
+/** What {@link ClientOptions.approveRelay} is asked about. */
+export interface RelayApprovalRequest {
+  /** The normalised relay URL. */
+  readonly url: string
+  /** Where the URL came from (`discovered`: someone else's relay list, a hint, a tag). */
+  readonly origin: RelayOrigin
+}
+
+/** What {@link ClientOptions.approveAuth} is asked about. */
+export interface AuthApprovalRequest {
+  /** The normalised relay URL that sent the AUTH challenge. */
+  readonly url: string
+}
+
 // ---- per-query report ----------------------------------------------------------------------------
 
 /** How one relay answered one read, and whom it was asked about. */
@@ -100,6 +173,8 @@ export interface RelayQueryReport extends RelayReadOutcome {
  *   author read from every relay known for them, even fewer than k, is not listed);
  * - `budget`: usable relays exist but the connection budget left them out;
  * - `unhealthy`: their relays are in the penalty box or known down;
+ * - `blocked`: their other relays are ruled out by the user's relay settings (rank 0, the
+ *   blocked-relays list, `read: false`; see `client.relays`);
  * - `relays-failed`: every relay asked about them failed (timeout, refused, closed, ...);
  * - `fewer-relays`: some relay asked about them failed and fewer than k answered: their posts
  *   were read with less redundancy than asked.
@@ -131,6 +206,12 @@ export interface QueryReport {
   readonly connections: number
   /** Milliseconds from the call to the result. */
   readonly ms: number
+  /**
+   * Events hidden because the user's mute list (NIP-51 kind 10000) names their author, a hashtag,
+   * a word or the thread they belong to (0 with `mutes: false`). For a page: among the events
+   * that made the page (the page then holds fewer than `limit`); for a live feed: so far.
+   */
+  readonly muted: number
 }
 
 // ---- feeds ---------------------------------------------------------------------------------------
@@ -177,6 +258,11 @@ export interface FeedOptions {
   readonly eoseTimeoutMs?: number
   /** Called as relays finish, for a progress bar. */
   readonly onProgress?: (progress: FeedProgress) => void
+  /**
+   * Hide what the user's mute list (kind 10000, public and private entries) names; the count is
+   * in `report.muted`. @default true
+   */
+  readonly mutes?: boolean
   readonly signal?: AbortSignal
 }
 
@@ -203,6 +289,8 @@ export interface LiveFeedOptions {
   readonly onEvent: (event: NostrEvent, relay: string) => void
   /** The plan's relays changed status (a relay failed and its authors moved). */
   readonly onReport?: (report: QueryReport) => void
+  /** Hide what the user's mute list names (edits made meanwhile apply at once). @default true */
+  readonly mutes?: boolean
   readonly signal?: AbortSignal
 }
 
@@ -232,6 +320,11 @@ export interface ThreadOptions {
   readonly author?: string
   /** Most replies fetched. @default 500 */
   readonly limit?: number
+  /**
+   * Hide replies the user's mute list names (the target and the root always show); the count is
+   * in `Thread.muted`. @default true
+   */
+  readonly mutes?: boolean
   readonly signal?: AbortSignal
 }
 
@@ -249,6 +342,8 @@ export interface Thread {
   readonly events: ReadonlyMap<string, NostrEvent>
   /** Every relay asked. */
   readonly relays: readonly RelayQueryReport[]
+  /** Replies hidden by the user's mute list (their own replies hang under the top when shown). */
+  readonly muted: number
 }
 
 // ---- profiles and follows ------------------------------------------------------------------------
@@ -434,7 +529,13 @@ export interface SearchOptions {
 /** What {@link Client.search} returns. */
 export interface SearchResult {
   readonly events: NostrEvent[]
+  /** The relay whose answer `events` is. */
   readonly relay: RelayReadOutcome
+  /**
+   * Every relay asked, in order: the one named, or the user's search relays (kind 10007) tried
+   * one after another until one answered (those without NIP-50 are skipped unasked).
+   */
+  readonly relays: readonly RelayReadOutcome[]
 }
 
 // ---- relay settings and alerts -------------------------------------------------------------------

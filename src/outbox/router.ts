@@ -9,7 +9,13 @@
  * | where replies to an event are | its author's inboxes plus the relays it was seen on |
  * | where to publish an event | all my outboxes plus the best few inboxes of each person tagged or `nostr:`-mentioned |
  * | where to send someone a private message | their kind 10050 relays only; none → `recipient-not-ready` |
- * | where to advertise my own relay list | my outboxes and inboxes, then widely used healthy relays, in batches |
+ * | where to advertise my own relay list | my outboxes and inboxes, relays marked "advertise", indexers, then the relays my follows write to most, in batches |
+ *
+ * With the user's relay settings ({@link RouterOptions.preferences}), every answer honours them: a
+ * blocked relay (rank 0 or on the kind 10006 list) is never used, `read: false` is never read from,
+ * `write: false` never published to, `read: true` / `write: true` make a relay one of the user's own
+ * inboxes / outboxes, `advertise` forces a relay in or out of the relay-list targets, and the rank
+ * scales the evidence (`rank / 3`) wherever relays compete. `docs/relay-management.md` has the rules.
  *
  * Every answer is a pure function of what the router is given (the evidence store, the tracker's
  * lists, the pool's statistics and the clock): it opens no connection. Lists come back sorted by
@@ -28,6 +34,7 @@ import type { PublishTarget } from './publish-queue.js'
 import { FOLLOW_LIST_KIND, normalizeCached, ownRelayUrls, relayHintsFromEvent } from './relay-lists.js'
 import { relayHealthFactor, scoreCandidates, scoreRelays } from './scorer.js'
 import type { EvidenceSource } from './scorer.js'
+import { DEFAULT_RELAY_RANK, type RelayPreference, type RelayPreferences } from './relay-config.js'
 import { replanAfterFailure, selectRelays } from './selector.js'
 import type { Tracker } from './tracker.js'
 import type { RelaySelection, ScoredRelay } from './types.js'
@@ -94,6 +101,15 @@ export interface RouterOptions {
    * @default Date.now
    */
   readonly now?: () => number
+  /**
+   * The user's per-relay settings (a `RelayConfig`), read at every call so a change applies to
+   * the next answer: blocked relays and `read: false` are never read from, blocked and `write:
+   * false` never published to, `read: true` / `write: true` relays are the user's own inboxes /
+   * outboxes, `advertise` decides the relay-list targets, and the rank scales every relay's score
+   * by `rank / 3`.
+   * @default none (every relay usable at rank 3)
+   */
+  readonly preferences?: RelayPreferences
 }
 
 /** Options of {@link Router.readPlan}. */
@@ -119,6 +135,11 @@ export interface ReadPlan {
   readonly unhealthy: readonly string[]
   /** Authors about whom nothing at all is known (fetch their relay lists first), sorted. */
   readonly noEvidence: readonly string[]
+  /**
+   * Candidate relays the user's settings rule out for reading (blocked, rank 0, `read: false`),
+   * sorted. Authors left short only because of them are reported `blocked` by the selection.
+   */
+  readonly blocked: readonly string[]
 }
 
 /** Where a declared list came from. */
@@ -173,6 +194,11 @@ export interface PublishPlan {
   readonly skipped: string[]
   /** True when I have no declared outbox: the event would reach only the tagged people's inboxes. */
   readonly noOutboxes: boolean
+  /**
+   * Relays the routing would have used (my outboxes, tagged people's inboxes) that the user's
+   * settings rule out for publishing (blocked, rank 0, `write: false`), sorted.
+   */
+  readonly excluded: string[]
 }
 
 /** Why a recipient cannot get a NIP-17 message. */
@@ -183,11 +209,59 @@ export type NotReadyReason =
   | 'no-dm-relay-list'
   /** Their kind 10050 names no usable relay. */
   | 'empty-dm-relay-list'
+  /** Every relay of their kind 10050 is ruled out by the user's relay settings (blocked, or `write: false` when sending). */
+  | 'dm-relays-blocked'
 
 /** The relays to send a private message to, or why there are none. */
 export type DmRelays =
   | { readonly status: 'ready'; readonly relays: string[] }
   | { readonly status: 'recipient-not-ready'; readonly reason: NotReadyReason }
+
+/** Options of {@link Router.dmRelays}. */
+export interface DmRelaysOptions {
+  /**
+   * What the relays are for, which decides which of the user's flags apply besides "blocked":
+   * `send` leaves out `write: false` relays, `read` leaves out `read: false` ones; `any` only
+   * blocked ones.
+   * @default 'any'
+   */
+  readonly purpose?: 'send' | 'read' | 'any'
+}
+
+/**
+ * Why a relay is a relay-list target:
+ * - `always`: the user marked it `advertise: true`;
+ * - `my-outbox` / `my-inbox`: the user writes / reads there (their relay list, or `write: true` /
+ *   `read: true` in their settings): people who already know the user look there first;
+ * - `extra`: the application named it;
+ * - `indexer`: an indexer relay, where clients that know nothing about the user look;
+ * - `follows-outbox`: many of the people the user follows write there, so the clients of the user's
+ *   own followers (who mostly follow the same people) are connected to it already;
+ * - `widely-used`: many of the people the client knows write there (when no follows are given).
+ */
+export type AdvertiseReason = 'always' | 'my-outbox' | 'my-inbox' | 'extra' | 'indexer' | 'follows-outbox' | 'widely-used'
+
+/** One relay the relay list goes to, and why. */
+export interface AdvertiseTarget {
+  readonly url: string
+  /** Every reason that applies, in the order of {@link AdvertiseReason}. */
+  readonly reasons: readonly AdvertiseReason[]
+  /** For `follows-outbox` / `widely-used`: how many of the people counted write there. */
+  readonly usedBy?: number
+}
+
+/** Why a relay that would have been a relay-list target was left out. */
+export type AdvertiseExclusion = 'blocked' | 'advertise-false' | 'write-false'
+
+/** Where the relay list goes, with the reasoning. */
+export interface AdvertisePlan {
+  /** The targets, in the order they are sent (see {@link Router.advertisePlan}). */
+  readonly targets: readonly AdvertiseTarget[]
+  /** {@link AdvertisePlan.targets} cut into batches. */
+  readonly batches: string[][]
+  /** Relays left out by the user's settings, with why, sorted by URL. */
+  readonly excluded: ReadonlyArray<{ readonly url: string; readonly why: AdvertiseExclusion }>
+}
 
 /** Options of {@link Router.ownListTargets}. */
 export interface OwnListTargetsOptions {
@@ -204,8 +278,17 @@ export interface OwnListTargetsOptions {
    * @default 40
    */
   readonly maxRelays?: number
-  /** More people whose outboxes count towards "widely used" (the tracker's people always count). */
+  /**
+   * More people whose outboxes count towards "widely used" (the tracker's people always count).
+   * Ignored when `follows` is given.
+   */
   readonly people?: readonly string[]
+  /**
+   * The people the user follows. When given (and not empty), the broad relays are the ones most of
+   * them write to (reason `follows-outbox`) instead of the ones most known people write to.
+   * @default none
+   */
+  readonly follows?: readonly string[]
   /**
    * Lowest health (see `relayHealthFactor`) of a widely used relay to be included.
    * @default 0.5
@@ -274,11 +357,15 @@ export interface Router {
   /**
    * Where to send `recipient` a NIP-17 message: their kind 10050 relays, and nothing else.
    *
+   * Relays the user's settings rule out are left out (see {@link DmRelaysOptions.purpose}); when
+   * that leaves none, the answer is `recipient-not-ready` with `dm-relays-blocked`.
+   *
    * @param recipient - the recipient (hex).
+   * @param options - what the relays are for.
    * @returns `ready` with the relays (sorted), or `recipient-not-ready` with the reason.
-   * @throws TypeError for a malformed pubkey.
+   * @throws TypeError for a malformed pubkey or option.
    */
-  dmRelays(recipient: string): DmRelays
+  dmRelays(recipient: string, options?: DmRelaysOptions): DmRelays
   /**
    * Where to advertise my own relay list, in batches to send one after another: my outboxes and
    * inboxes first, then the extra relays, the indexers, and widely used healthy relays.
@@ -290,6 +377,20 @@ export interface Router {
    * for an invalid extra relay.
    */
   ownListTargets(me: string, options?: OwnListTargetsOptions): string[][]
+  /**
+   * {@link Router.ownListTargets} with the reasoning: each target with why it was chosen, and the
+   * relays the user's settings left out. Order: my outboxes and inboxes, the relays marked
+   * `advertise: true`, the extra relays, the indexers (each group by URL), then the relays the
+   * follows (or the known people) write to, most used first (scaled by rank), healthy and open to
+   * writes, up to `maxRelays` in all. Blocked and `advertise: false` relays never appear, nor
+   * `write: false` ones unless marked `advertise: true`.
+   *
+   * @param me - the user (hex).
+   * @param options - as {@link Router.ownListTargets}.
+   * @returns the plan.
+   * @throws as {@link Router.ownListTargets}.
+   */
+  advertisePlan(me: string, options?: OwnListTargetsOptions): AdvertisePlan
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -338,6 +439,24 @@ function addressesTaggedPeople(kind: number): boolean {
   return kind !== FOLLOW_LIST_KIND && !(kind >= 10000 && kind < 20000)
 }
 
+/** The user's relay settings as one call reads them (see `#settingsLookup`). */
+interface Settings {
+  /** The relay's settings and whether it is blocked (rank 0 or on the blocked list). */
+  of(url: string): RelayPreference & { readonly blocked: boolean }
+  /** Not blocked and not `read: false`. */
+  canRead(url: string): boolean
+  /** Not blocked and not `write: false`. */
+  canWrite(url: string): boolean
+  /** The rank, 0 when blocked. */
+  rank(url: string): number
+  /** The factor the rank puts on scores: rank / 3. */
+  factor(url: string): number
+  /** The relays with the flag set to `true`, not blocked. */
+  marked(flag: 'read' | 'write' | 'advertise'): string[]
+}
+
+const ADVERTISE_REASONS: readonly AdvertiseReason[] = ['always', 'my-outbox', 'my-inbox', 'extra', 'indexer', 'follows-outbox', 'widely-used']
+
 const DECLARED_FOR: Readonly<Record<'read' | 'write', { nip65: EvidenceSource; kind3: EvidenceSource }>> = {
   read: { nip65: 'nip65-read', kind3: 'kind3-read' },
   write: { nip65: 'nip65-write', kind3: 'kind3-write' },
@@ -355,6 +474,7 @@ class OutboxRouter implements Router {
   readonly #maxInboxes: number
   readonly #maxTagged: number
   readonly #clock: () => number
+  readonly #preferences: RelayPreferences | undefined
 
   constructor(options: RouterOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
@@ -372,6 +492,14 @@ class OutboxRouter implements Router {
       throw new TypeError('storage must be a Storage')
     }
     if (typeof now !== 'function') throw new TypeError('now must be a function')
+    const { preferences } = options
+    if (
+      preferences !== undefined &&
+      (typeof preferences !== 'object' || preferences === null || typeof preferences.get !== 'function' || typeof preferences.isBlocked !== 'function' || typeof preferences.all !== 'function')
+    ) {
+      throw new TypeError('preferences must be a RelayConfig (get, isBlocked, all)')
+    }
+    this.#preferences = preferences
     this.#evidence = evidence
     this.#tracker = tracker
     this.#pool = pool
@@ -401,6 +529,52 @@ class OutboxRouter implements Router {
     return until !== undefined && until > nowMs
   }
 
+  // ---- the user's relay settings -------------------------------------------------------------------
+
+  /**
+   * The user's settings of the relays one call looks at: asked once per URL (many people share a
+   * few big relays). A URL the settings cannot read counts as unconfigured.
+   */
+  #settingsLookup(): Settings {
+    const preferences = this.#preferences
+    const memo = new Map<string, RelayPreference & { blocked: boolean }>()
+    const of = (url: string): RelayPreference & { blocked: boolean } => {
+      let pref = memo.get(url)
+      if (pref === undefined) {
+        try {
+          pref = preferences === undefined ? { url, rank: DEFAULT_RELAY_RANK, blocked: false } : { ...preferences.get(url), blocked: preferences.isBlocked(url) }
+        } catch {
+          pref = { url, rank: DEFAULT_RELAY_RANK, blocked: false }
+        }
+        memo.set(url, pref)
+      }
+      return pref
+    }
+    return {
+      of,
+      canRead: (url) => {
+        const pref = of(url)
+        return !pref.blocked && pref.read !== false
+      },
+      canWrite: (url) => {
+        const pref = of(url)
+        return !pref.blocked && pref.write !== false
+      },
+      rank: (url) => (of(url).blocked ? 0 : of(url).rank),
+      factor: (url) => {
+        const rank = of(url).rank
+        return rank === DEFAULT_RELAY_RANK ? 1 : rank / DEFAULT_RELAY_RANK
+      },
+      marked: (flag) => {
+        if (preferences === undefined) return []
+        return preferences
+          .all()
+          .filter((pref) => pref[flag] === true && !of(pref.url).blocked)
+          .map((pref) => pref.url)
+      },
+    }
+  }
+
   // ---- reading -----------------------------------------------------------------------------------
 
   readPlan(authors: readonly string[], options: ReadPlanOptions = {}): ReadPlan {
@@ -424,28 +598,50 @@ class OutboxRouter implements Router {
       }
     }
     const connected = options.connected === undefined ? undefined : urlSet(options.connected, 'options.connected')
+    const { blocked, rank } = this.#readExclusions(candidates)
     const selection = selectRelays({
       candidates,
       perAuthor: this.#perAuthor,
       maxRelays: this.#maxRelays,
       unhealthy,
+      blocked,
+      rank,
       ...(connected && { connected, preferConnected: options.preferConnected ?? true }),
     })
     const noEvidence = people.filter((p) => p.relays.length === 0).map((p) => p.pubkey)
-    return { selection, candidates, unhealthy: sortedUnique(unhealthy), noEvidence }
+    return { selection, candidates, unhealthy: sortedUnique(unhealthy), noEvidence, blocked: sortedUnique(blocked) }
+  }
+
+  /**
+   * The candidates the user's settings rule out for reading, and the rank of each, as of now: a
+   * plan's candidates are the raw scores, so a re-plan applies the settings of its own time.
+   */
+  #readExclusions(candidates: ReadonlyMap<string, readonly ScoredRelay[]>): { blocked: Set<string>; rank: (url: string) => number } {
+    const settings = this.#settingsLookup()
+    const blocked = new Set<string>()
+    if (this.#preferences !== undefined) {
+      for (const relays of candidates.values()) for (const { url } of relays) if (!settings.canRead(url)) blocked.add(url)
+    }
+    return { blocked, rank: settings.rank }
   }
 
   replanRead(plan: ReadPlan, failed: Iterable<string>): ReadPlan {
     if (typeof plan !== 'object' || plan === null || !(plan.candidates instanceof Map)) throw new TypeError('plan must be a ReadPlan')
     const failedSet = urlSet(failed, 'failed')
     const unhealthy = new Set([...plan.unhealthy, ...failedSet])
+    // The settings may have changed since the plan was made: a relay blocked meanwhile is not kept
+    // (the selector keeps only usable relays of the previous selection) and its authors move; the
+    // ranks of now decide the replacements.
+    const { blocked, rank } = this.#readExclusions(plan.candidates)
     const selection = replanAfterFailure(plan.selection, failedSet, {
       candidates: plan.candidates,
       perAuthor: plan.selection.perAuthor,
       maxRelays: plan.selection.maxRelays,
       unhealthy,
+      blocked,
+      rank,
     })
-    return { selection, candidates: plan.candidates, unhealthy: sortedUnique(unhealthy), noEvidence: plan.noEvidence }
+    return { selection, candidates: plan.candidates, unhealthy: sortedUnique(unhealthy), noEvidence: plan.noEvidence, blocked: sortedUnique(blocked) }
   }
 
   // ---- declared lists ----------------------------------------------------------------------------
@@ -486,15 +682,26 @@ class OutboxRouter implements Router {
 
   mentionsOf(me: string): InboxRelays {
     checkPubkey(me, 'me')
-    const { relays, source } = this.#declared(me, 'read')
-    return { relays, declared: relays.length > 0, source }
+    const settings = this.#settingsLookup()
+    const { relays: declared, source } = this.#declared(me, 'read')
+    // `read: true` relays are the user's own inboxes too, whatever the published list says.
+    const relays = sortedUnique([...declared, ...settings.marked('read')]).filter(settings.canRead)
+    return { relays, declared: relays.length > 0, source: source === 'none' && relays.length > 0 ? 'manual' : source }
   }
 
   /**
-   * Up to `cap` inboxes of a person: the declared ones ranked by score (health included), or, when
-   * none is declared, the best the other evidence suggests (NIP-05, hints, `extra`).
+   * Up to `cap` inboxes of a person that `usable` allows: the declared ones ranked by score (health
+   * and the user's rank included), or, when none is declared, the best the other evidence suggests
+   * (NIP-05, hints, `extra`). `excluded`: the relays that would have been chosen but `usable` refused.
    */
-  #inboxesOf(pubkey: string, extra: readonly RelayEvidence[], nowMs: number, cap: number): string[] {
+  #inboxesOf(
+    pubkey: string,
+    extra: readonly RelayEvidence[],
+    nowMs: number,
+    cap: number,
+    settings: Settings,
+    usable: (url: string) => boolean,
+  ): { chosen: string[]; excluded: string[] } {
     const declared = this.#declared(pubkey, 'read').relays
     const health = this.#healthLookup(nowMs)
     const scored = scoreRelays(mergeEvidence(this.#evidence.evidenceFor(pubkey), extra), {
@@ -502,11 +709,20 @@ class OutboxRouter implements Router {
       now: Math.floor(nowMs / 1000),
       ...(health && { health }),
     })
-    if (declared.length === 0) return scored.filter((r) => r.weight > 0).slice(0, cap).map((r) => r.url)
-    const rank = new Map(scored.map((r, i) => [r.url, i]))
+    const weight = new Map(scored.map((r) => [r.url, r.weight * settings.factor(r.url)]))
     // Declared inboxes the evidence lacks (a list only the tracker holds) go last, by URL.
-    const order = (url: string): number => rank.get(url) ?? Number.MAX_SAFE_INTEGER
-    return [...declared].sort((a, b) => order(a) - order(b) || byString(a, b)).slice(0, cap)
+    const order = (url: string): number => weight.get(url) ?? -1
+    const ranked = (declared.length > 0 ? [...declared] : scored.filter((r) => r.weight > 0).map((r) => r.url)).sort(
+      (a, b) => order(b) - order(a) || byString(a, b),
+    )
+    const chosen: string[] = []
+    const excluded: string[] = []
+    for (const url of ranked) {
+      if (chosen.length >= cap) break
+      if (usable(url)) chosen.push(url)
+      else excluded.push(url)
+    }
+    return { chosen, excluded }
   }
 
   async repliesTo(event: NostrEvent, options: RepliesToOptions = {}): Promise<ReplyRelays> {
@@ -514,6 +730,7 @@ class OutboxRouter implements Router {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
     const given = options.seenOn ?? []
     if (!Array.isArray(given)) throw new TypeError('options.seenOn must be an array')
+    const settings = this.#settingsLookup()
     const seen = new Set<string>()
     for (const raw of given) {
       const url = normalizeCached(raw)
@@ -527,8 +744,11 @@ class OutboxRouter implements Router {
       }
     }
     const declared = this.#declared(event.pubkey, 'read').relays
-    const inboxes = declared.length > 0 ? declared : sortedUnique(this.#inboxesOf(event.pubkey, [], this.#nowMs(), this.#maxInboxes))
-    const seenOn = sortedUnique(seen)
+    const inboxes =
+      declared.length > 0
+        ? declared.filter(settings.canRead)
+        : sortedUnique(this.#inboxesOf(event.pubkey, [], this.#nowMs(), this.#maxInboxes, settings, settings.canRead).chosen)
+    const seenOn = sortedUnique([...seen].filter(settings.canRead))
     return { relays: sortedUnique([...inboxes, ...seenOn]), inboxes, seenOn }
   }
 
@@ -544,7 +764,11 @@ class OutboxRouter implements Router {
     const me = options.me ?? event.pubkey
     checkPubkey(me, 'options.me')
     const nowMs = this.#nowMs()
-    const outboxes = this.#declared(me, 'write').relays
+    const settings = this.#settingsLookup()
+    // `write: true` relays are the user's own outboxes too; blocked and `write: false` are never targets.
+    const wanted = sortedUnique([...this.#declared(me, 'write').relays, ...settings.marked('write')])
+    const outboxes = wanted.filter(settings.canWrite)
+    const excluded = new Set(wanted.filter((url) => !settings.canWrite(url)))
     const people = addressesTaggedPeople(event.kind) ? taggedPeople(event).filter((p) => p !== me) : []
     const addressed = people.slice(0, this.#maxTagged)
     const skipped = people.slice(this.#maxTagged)
@@ -560,7 +784,8 @@ class OutboxRouter implements Router {
     const inboxes = new Map<string, string[]>()
     const unreachable: string[] = []
     for (const pubkey of addressed) {
-      const chosen = this.#inboxesOf(pubkey, hints.get(pubkey) ?? [], nowMs, this.#maxInboxes)
+      const { chosen, excluded: left } = this.#inboxesOf(pubkey, hints.get(pubkey) ?? [], nowMs, this.#maxInboxes, settings, settings.canWrite)
+      for (const url of left) excluded.add(url)
       inboxes.set(pubkey, chosen)
       if (chosen.length === 0) unreachable.push(pubkey)
     }
@@ -568,24 +793,37 @@ class OutboxRouter implements Router {
     const mine = new Set(outboxes)
     const tagged = sortedUnique([...inboxes.values()].flat()).filter((url) => !mine.has(url))
     for (const url of tagged) targets.push({ url, reason: 'tagged-inbox' })
-    return { targets, outboxes, inboxes, unreachable, skipped, noOutboxes: outboxes.length === 0 }
+    return { targets, outboxes, inboxes, unreachable, skipped, noOutboxes: outboxes.length === 0, excluded: sortedUnique(excluded) }
   }
 
   // ---- private messages --------------------------------------------------------------------------
 
-  dmRelays(recipient: string): DmRelays {
+  dmRelays(recipient: string, options: DmRelaysOptions = {}): DmRelays {
     checkPubkey(recipient, 'recipient')
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
+    const purpose = options.purpose ?? 'any'
+    if (purpose !== 'send' && purpose !== 'read' && purpose !== 'any') throw new TypeError("options.purpose must be 'send', 'read' or 'any'")
     const list = this.#tracker?.relayListOf(recipient)
     // Strict by NIP-17: only the recipient's kind 10050 says where they take private messages.
     if (list === undefined || (list.dm === undefined && list.fetchedAt === undefined)) return { status: 'recipient-not-ready', reason: 'not-fetched' }
     if (list.dm === undefined) return { status: 'recipient-not-ready', reason: 'no-dm-relay-list' }
     if (list.dm.length === 0) return { status: 'recipient-not-ready', reason: 'empty-dm-relay-list' }
-    return { status: 'ready', relays: sortedUnique(list.dm) }
+    const settings = this.#settingsLookup()
+    const usable = purpose === 'send' ? settings.canWrite : purpose === 'read' ? settings.canRead : (url: string) => !settings.of(url).blocked
+    // Never a fallback either when the user ruled their relays out: the message would sit where the
+    // recipient did not choose.
+    const relays = sortedUnique(list.dm).filter(usable)
+    if (relays.length === 0) return { status: 'recipient-not-ready', reason: 'dm-relays-blocked' }
+    return { status: 'ready', relays }
   }
 
   // ---- my own relay list -------------------------------------------------------------------------
 
   ownListTargets(me: string, options: OwnListTargetsOptions = {}): string[][] {
+    return this.advertisePlan(me, options).batches
+  }
+
+  advertisePlan(me: string, options: OwnListTargetsOptions = {}): AdvertisePlan {
     checkPubkey(me, 'me')
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
     const batchSize = positiveInt(options.batchSize, 'options.batchSize', 10)
@@ -596,33 +834,73 @@ class OutboxRouter implements Router {
     const people = options.people ?? []
     if (!Array.isArray(people)) throw new TypeError('options.people must be an array')
     people.forEach((p, i) => checkPubkey(p, `options.people[${i}]`))
+    const follows = options.follows ?? []
+    if (!Array.isArray(follows)) throw new TypeError('options.follows must be an array')
+    follows.forEach((p, i) => checkPubkey(p, `options.follows[${i}]`))
 
-    const mine = sortedUnique([...this.#declared(me, 'write').relays, ...this.#declared(me, 'read').relays])
-    const ordered: string[] = []
-    const taken = new Set<string>()
-    const take = (url: string): void => {
-      if (taken.has(url)) return
-      taken.add(url)
-      ordered.push(url)
+    const settings = this.#settingsLookup()
+    const why = (url: string): AdvertiseExclusion | undefined => {
+      const pref = settings.of(url)
+      if (pref.blocked) return 'blocked'
+      if (pref.advertise === false) return 'advertise-false'
+      // "Never publish there" holds for the relay list too, unless the user marked it to advertise.
+      if (pref.write === false && pref.advertise !== true) return 'write-false'
+      return undefined
     }
-    for (const url of mine) take(url)
-    for (const url of [...extra].sort(byString)) take(url)
-    for (const url of [...(this.#tracker?.indexerRelays ?? [])].sort(byString)) take(url)
-    for (const url of this.#widelyUsed(me, people, minHealth)) {
-      if (ordered.length >= maxRelays) break
-      take(url)
+    const reasons = new Map<string, Set<AdvertiseReason>>()
+    const usedBy = new Map<string, number>()
+    const excluded = new Map<string, AdvertiseExclusion>()
+    const add = (url: string, reason: AdvertiseReason): void => {
+      const exclusion = why(url)
+      if (exclusion !== undefined) {
+        excluded.set(url, exclusion)
+        return
+      }
+      let set = reasons.get(url)
+      if (set === undefined) reasons.set(url, (set = new Set()))
+      set.add(reason)
     }
+    const outboxes = new Set([...this.#declared(me, 'write').relays, ...settings.marked('write')])
+    const inboxes = new Set([...this.#declared(me, 'read').relays, ...settings.marked('read')])
+    for (const url of sortedUnique([...outboxes, ...inboxes])) {
+      if (outboxes.has(url)) add(url, 'my-outbox')
+      if (inboxes.has(url)) add(url, 'my-inbox')
+    }
+    for (const url of sortedUnique(settings.marked('advertise'))) add(url, 'always')
+    for (const url of sortedUnique(extra)) add(url, 'extra')
+    for (const url of sortedUnique(this.#tracker?.indexerRelays ?? [])) add(url, 'indexer')
+    // The broad part: cut at `maxRelays` in all; the parts above are never cut.
+    const byFollows = follows.length > 0
+    const counted = byFollows ? follows : [...(this.#tracker?.trackedPubkeys?.() ?? []), ...people]
+    for (const [url, count] of this.#mostUsed(me, counted, minHealth, settings)) {
+      if (!reasons.has(url) && reasons.size >= maxRelays) continue
+      const before = excluded.size
+      add(url, byFollows ? 'follows-outbox' : 'widely-used')
+      if (excluded.size === before) usedBy.set(url, count)
+    }
+    const targets: AdvertiseTarget[] = [...reasons].map(([url, set]) => {
+      const list = ADVERTISE_REASONS.filter((reason) => set.has(reason))
+      const count = usedBy.get(url)
+      return count === undefined ? { url, reasons: list } : { url, reasons: list, usedBy: count }
+    })
     const batches: string[][] = []
-    for (let i = 0; i < ordered.length; i += batchSize) batches.push(ordered.slice(i, i + batchSize))
-    return batches
+    for (let i = 0; i < targets.length; i += batchSize) batches.push(targets.slice(i, i + batchSize).map((t) => t.url))
+    return {
+      targets,
+      batches,
+      excluded: [...excluded].sort(([a], [b]) => byString(a, b)).map(([url, exclusion]) => ({ url, why: exclusion })),
+    }
   }
 
-  /** Relays by how many known people write there (most first, then URL), healthy and open to writes. */
-  #widelyUsed(me: string, extraPeople: readonly string[], minHealth: number): string[] {
-    const people = new Set<string>([...(this.#tracker?.trackedPubkeys?.() ?? []), ...extraPeople])
-    people.delete(me)
+  /**
+   * Relays by how many of `people` write there, most first (scaled by the user's rank, then by
+   * count, then URL), healthy and open to writes.
+   */
+  #mostUsed(me: string, people: readonly string[], minHealth: number, settings: Settings): Array<[string, number]> {
+    const unique = new Set(people)
+    unique.delete(me)
     const counts = new Map<string, number>()
-    for (const pubkey of people) {
+    for (const pubkey of unique) {
       for (const url of this.#declared(pubkey, 'write').relays) counts.set(url, (counts.get(url) ?? 0) + 1)
     }
     const nowMs = this.#nowMs()
@@ -637,7 +915,8 @@ class OutboxRouter implements Router {
       // A relay that takes only its members' or paying users' events would refuse the list.
       return !(limits && (limits.paymentRequired || limits.restrictedWrites))
     })
-    return usable.sort((a, b) => counts.get(b)! - counts.get(a)! || byString(a, b))
+    const score = (url: string): number => counts.get(url)! * settings.factor(url)
+    return usable.sort((a, b) => score(b) - score(a) || counts.get(b)! - counts.get(a)! || byString(a, b)).map((url) => [url, counts.get(url)!])
   }
 }
 

@@ -88,6 +88,21 @@ export interface SelectRelaysOptions {
    * @default 1
    */
   readonly firstCoverBonus?: number
+  /**
+   * Relays the user's settings rule out (rank 0, the blocked-relays list, `read: false`): never
+   * chosen, like unhealthy ones, but an author left short only because of them is reported
+   * `blocked` rather than `unhealthy` (the fix is the user's settings, not waiting).
+   * @default none
+   */
+  readonly blocked?: Iterable<string>
+  /**
+   * The user's rank of a relay, 0-9 (see `createRelayConfig`): each author's weight for the relay
+   * is multiplied by `rank / 3`, so between relays that cover the same authors with the same
+   * evidence the higher-ranked one is chosen, assigned first and dropped last; rank 0 rules the
+   * relay out like `blocked`. Asked once per relay URL per call.
+   * @default every relay ranked 3 (weights unchanged)
+   */
+  readonly rank?: (url: string) => number
 }
 
 /**
@@ -133,15 +148,17 @@ export interface UpdateSelectionOptions extends SelectRelaysOptions {
  * The selector maximises coverage (the sum over authors of min(k, chosen relays serving them)) plus
  * `firstCoverBonus` for each author given at least one relay: when the budget binds, a relay that
  * reaches authors who have none counts for more than one that only adds second copies. Then fewer
- * relays when the budget allows a full cover; weights and URLs break ties. Relays with weight 0 or
- * listed in `unhealthy` are never chosen. Each author is assigned their best chosen relays by
- * weight; authors left with fewer than `perAuthor` are listed in `short` with the reason.
+ * relays when the budget allows a full cover; weights (scaled by the user's `rank`) and URLs break
+ * ties. Relays with weight 0, rank 0, or listed in `unhealthy` or `blocked` are never chosen. Each
+ * author is assigned their best chosen relays by weight; authors left with fewer than `perAuthor`
+ * are listed in `short` with the reason.
  *
  * @param options The candidates and the limits.
  * @returns The chosen relays with the authors each serves, the relays per author, the short authors.
  * @throws TypeError when `candidates` or an entry has the wrong type (the message names the field).
  * @throws RangeError when `perAuthor` or `maxRelays` is not an integer ≥ 1, a weight is negative,
- *   NaN or infinite, or `firstCoverBonus` is negative or not finite.
+ *   NaN or infinite, `firstCoverBonus` is negative or not finite, or `rank` returns anything but an
+ *   integer 0-9.
  * @example
  * ```ts
  * import { selectRelays } from 'nostr-rendezvous/outbox'
@@ -270,6 +287,8 @@ interface Settings {
   readonly connected: ReadonlySet<string>
   readonly preferConnected: boolean
   readonly bonus: number
+  readonly blocked: ReadonlySet<string>
+  readonly rank: ((url: string) => number) | undefined
 }
 
 function readSettings(options: SelectRelaysOptions, name: string): Settings {
@@ -281,7 +300,11 @@ function readSettings(options: SelectRelaysOptions, name: string): Settings {
   if (!(bonus >= 0) || bonus === Number.POSITIVE_INFINITY) {
     throw new RangeError(`${name}.firstCoverBonus must be a finite number ≥ 0, got ${String(bonus)}`)
   }
+  const rank = options.rank
+  if (rank !== undefined && typeof rank !== 'function') throw new TypeError(`${name}.rank must be a function`)
   return {
+    blocked: readUrlSet(options.blocked ?? [], `${name}.blocked`),
+    rank,
     k: readCount(options.perAuthor, 2, `${name}.perAuthor`),
     maxRelays: readCount(options.maxRelays, 20, `${name}.maxRelays`),
     unhealthy: readUrlSet(options.unhealthy ?? [], `${name}.unhealthy`),
@@ -343,6 +366,8 @@ interface Problem {
   readonly need: Int32Array
   /** Known relays of the author that may not be used (unhealthy or weight 0). */
   readonly unusable: Int32Array
+  /** Known relays of the author that the user's settings rule out (`blocked`, rank 0). */
+  readonly excluded: Int32Array
   readonly totalNeed: number
   /** Sum of the weights of a relay's authors: which of two redundant relays matters less. */
   readonly relayWeight: Float64Array
@@ -374,7 +399,7 @@ function authorsOf(candidates: Candidates): { authors: string[]; listOf: (author
  * per-pair objects.
  */
 function buildProblem(candidates: Candidates, settings: Settings): Problem {
-  const { k, unhealthy } = settings
+  const { k, unhealthy, blocked: ruledOut, rank: rankOf } = settings
   const cap = Math.max(MAX_CANDIDATES_PER_AUTHOR, k)
   const { authors, listOf } = authorsOf(candidates)
   const A = authors.length
@@ -382,9 +407,13 @@ function buildProblem(candidates: Candidates, settings: Settings): Problem {
   const idOf = new Map<string, number>()
   const urls: string[] = []
   const blocked: boolean[] = []
+  // Per relay id: 0 usable, 1 ruled out by the user, and its rank factor.
+  const excludedRelay: boolean[] = []
+  const factor: number[] = []
   const seg = new ListBuffer()
   const candStart = new Int32Array(A + 1)
   const unusable = new Int32Array(A)
+  const excluded = new Int32Array(A)
   for (let a = 0; a < A; a++) {
     const author = authors[a]!
     const list = listOf(author)
@@ -406,19 +435,26 @@ function buildProblem(candidates: Candidates, settings: Settings): Problem {
         idOf.set(url, id)
         urls.push(url)
         blocked.push(unhealthy.has(url))
+        const rank = rankOf === undefined ? 3 : readRank(rankOf(url), url)
+        excludedRelay.push(rank === 0 || ruledOut.has(url))
+        factor.push(rank / 3)
       }
+      // The user's rank scales the evidence (rank 3: unchanged, exactly).
+      const ranked = factor[id] === 1 ? weight : weight * factor[id]!
       // The same relay from two sources (a hint and a write relay): the stronger evidence counts.
       const at = index !== null ? index.get(id) : seg.find(from, id)
       if (at === undefined) {
         index?.set(id, seg.length)
-        seg.push(id, weight)
-      } else if (weight > seg.weight[at]!) seg.weight[at] = weight
+        seg.push(id, ranked)
+      } else if (ranked > seg.weight[at]!) seg.weight[at] = ranked
     }
-    // Weight 0 ("known, do not use") and unhealthy relays are counted, then dropped.
+    // Relays the user ruled out, weight 0 ("known, do not use") and unhealthy relays are counted,
+    // then dropped. The user's choice counts first: it holds whatever the relay's health.
     let kept = from
     for (let i = from; i < seg.length; i++) {
       const id = seg.relay[i]!
-      if (seg.weight[i] === 0 || blocked[id]) unusable[a]!++
+      if (excludedRelay[id]) excluded[a]!++
+      else if (seg.weight[i] === 0 || blocked[id]) unusable[a]!++
       else {
         seg.relay[kept] = id
         seg.weight[kept] = seg.weight[i]!
@@ -499,10 +535,18 @@ function buildProblem(candidates: Candidates, settings: Settings): Problem {
     relWeight,
     need,
     unusable,
+    excluded,
     totalNeed,
     relayWeight,
     connected,
   }
+}
+
+function readRank(value: unknown, url: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 9) {
+    throw new RangeError(`options.rank(${JSON.stringify(url)}) must return an integer from 0 to 9, got ${String(value)}`)
+  }
+  return value
 }
 
 // Only for error messages: building it per author is measurable at 10,000 follows.
@@ -967,7 +1011,7 @@ class GainHeap {
 function toSelection(cover: Cover): CoverSelection {
   const { problem, settings } = cover
   const { k } = settings
-  const { authors, relays, candStart, candRelay, need, unusable } = problem
+  const { authors, relays, candStart, candRelay, need, unusable, excluded } = problem
   const served: string[][] = new Array(relays.length)
   for (const r of cover.order) served[r] = []
   const byAuthor = new Map<string, readonly string[]>()
@@ -984,7 +1028,7 @@ function toSelection(cover: Cover): CoverSelection {
     }
     coverage += mine.length
     if (mine.length > 0) byAuthor.set(author, mine)
-    if (mine.length < k) short.set(author, shortAuthor(mine.length, need[a]!, unusable[a]!, k))
+    if (mine.length < k) short.set(author, shortAuthor(mine.length, need[a]!, unusable[a]!, excluded[a]!, k))
   }
   const relayMap = new Map<string, readonly string[]>()
   for (const r of cover.order) {
@@ -1004,7 +1048,7 @@ function toSelection(cover: Cover): CoverSelection {
   }
 }
 
-function shortAuthor(have: number, need: number, unusable: number, k: number): ShortAuthor {
+function shortAuthor(have: number, need: number, unusable: number, excluded: number, k: number): ShortAuthor {
   let reason: ShortReason
   let want: number
   if (have < need) {
@@ -1014,6 +1058,10 @@ function shortAuthor(have: number, need: number, unusable: number, k: number): S
     // What they would have with their unusable relays back.
     reason = 'unhealthy'
     want = Math.min(k, need + unusable)
+  } else if (excluded > 0) {
+    // Only the user's own settings keep them short: what they would have with those relays back.
+    reason = 'blocked'
+    want = Math.min(k, need + excluded)
   } else {
     reason = 'no-relays'
     want = k

@@ -26,9 +26,12 @@ export type Candidates =
  * - `no-relays`: nothing is known about where they write (fewer candidates than k, none unhealthy);
  * - `unhealthy`: they have candidates, but the ones that would have filled their quota are unhealthy
  *   (listed in `unhealthy`) or weighted 0 (ruled out, e.g. by the user);
- * - `budget`: usable relays exist but the connection budget ran out before reaching them.
+ * - `budget`: usable relays exist but the connection budget ran out before reaching them;
+ * - `blocked`: they have candidates, but the ones that would have filled their quota are ruled out
+ *   by the user's relay settings (rank 0, the blocked-relays list, `read: false`), and none of the
+ *   others is unhealthy.
  */
-export type ShortReason = 'no-relays' | 'budget' | 'unhealthy'
+export type ShortReason = 'no-relays' | 'budget' | 'unhealthy' | 'blocked'
 
 /** An author left with fewer relays than asked for. */
 export interface ShortAuthor {
@@ -37,7 +40,8 @@ export interface ShortAuthor {
   readonly have: number
   /**
    * How many were wanted: for `budget`, min(k, usable candidates); for `unhealthy`, min(k, usable +
-   * unhealthy candidates) — what they would have with those relays back; for `no-relays`, k.
+   * unhealthy candidates) — what they would have with those relays back; for `blocked`, min(k,
+   * usable + ruled-out candidates); for `no-relays`, k.
    */
   readonly want: number
 }

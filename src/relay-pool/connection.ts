@@ -233,6 +233,7 @@ export class RelayConnection {
       }
       this.#socket = socket
       let settled = false
+      let opened = false
       const finish = (error?: RelayError): void => {
         if (settled) return
         settled = true
@@ -248,18 +249,29 @@ export class RelayConnection {
         finish(new RelayError('RELAY_ABORTED', 'Connecting was aborted', { details: this.url }))
       }
       signal.addEventListener('abort', onAbort, { once: true })
-      socket.onopen = () => finish()
+      socket.onopen = () => {
+        opened = true
+        finish()
+      }
       socket.onerror = (event) => {
         // `ws` reports a frame over maxPayload as an error, then closes the socket (1009).
         if (isOversizeError(event)) this.#oversized = true
+        // A proxy's own error (`RELAY_PROXY_FAILED: host-unreachable`, ...) says more than ours.
+        const cause = (event as { error?: unknown } | null)?.error
+        if (cause instanceof RelayError && cause.code !== 'RELAY_ABORTED') {
+          finish(new RelayError(cause.code, cause.shortMessage, { details: `${this.url}: ${cause.details ?? ''}`, cause }))
+          return
+        }
         finish(new RelayError('RELAY_CONNECTION_FAILED', 'WebSocket error while connecting', { details: this.url }))
       }
       socket.onclose = (event) => {
         if (!settled) {
           finish(new RelayError('RELAY_CONNECTION_FAILED', 'Relay closed the connection while connecting', { details: `${this.url} (code ${String(event?.code ?? '?')})` }))
-        } else {
+        } else if (opened) {
           this.#onSocketClosed(socket)
         }
+        // Else the attempt failed already (an error event comes before its close): that failure
+        // is the one reported and recorded, once.
       }
       socket.onmessage = (event) => {
         if (this.#socket === socket) this.#onMessage(event.data)

@@ -30,6 +30,11 @@ export interface RelayStats {
   eventsBadSignature: number
   /** Events dropped because the relay sent more than the filters' `limit` allows before EOSE. */
   eventsBeyondLimit: number
+  /**
+   * Valid events the pool's `admitEvent` hook refused from this relay (a spam filter, say). Not a
+   * demerit: the relay did nothing wrong.
+   */
+  eventsNotAdmitted: number
   /** Malformed or oversized messages, by reason (see the parser's reasons). */
   invalidMessages: Record<string, number>
   /** NOTICE messages received. */
@@ -147,6 +152,7 @@ export function emptyRelayStats(url: string): RelayStats {
     eventsNotMatchingFilter: 0,
     eventsBadSignature: 0,
     eventsBeyondLimit: 0,
+    eventsNotAdmitted: 0,
     invalidMessages: {},
     notices: 0,
     publishAttempts: 0,

@@ -39,9 +39,11 @@ export {
   MACHINE_PREFIXES,
   type Filter,
   type MachinePrefix,
+  type ProxyTransport,
   type RelayLimits,
   type RelayOrigin,
   type WebSocketFactory,
+  type WebSocketFactoryOptions,
   type WebSocketLike,
 } from './types.js'
 export { DEMOTION_THRESHOLD, emptyRelayStats, isDemoted, publishAcceptRate, type RelayStats } from './health.js'

@@ -57,8 +57,19 @@ export interface ConnectPolicyOptions {
   onionProxy?: boolean
 }
 
-/** Why the connect policy refused a relay URL. */
-export type ConnectRefusalReason = 'deny-list' | 'not-on-allow-list' | 'private-address' | 'onion-without-proxy' | 'invalid-url'
+/**
+ * Why the pool refused a relay URL: the connect policy's reasons, plus `blocked` (the pool's
+ * `isBlocked` hook said so) and `not-approved` (the `approveConnect` gate said no, threw, or was
+ * not answered).
+ */
+export type ConnectRefusalReason =
+  | 'deny-list'
+  | 'not-on-allow-list'
+  | 'private-address'
+  | 'onion-without-proxy'
+  | 'invalid-url'
+  | 'blocked'
+  | 'not-approved'
 
 /** The connect policy's answer for one relay URL. */
 export type ConnectDecision = { allowed: true } | { allowed: false; reason: ConnectRefusalReason }

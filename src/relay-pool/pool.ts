@@ -28,6 +28,7 @@ import {
   type Subscription,
   type SubscriptionServices,
 } from './subscription.js'
+import { raceAbort } from './abort.js'
 import { DEFAULT_RELAY_LIMITS, type Filter, type MachinePrefix, type RelayLimits, type RelayOrigin, type WebSocketFactory } from './types.js'
 import { tryNormalizeRelayUrl } from './url.js'
 import { defaultWebSocketFactory } from './websocket.js'
@@ -40,6 +41,34 @@ export interface RelayPoolOptions {
   readonly auth?: AuthPolicy
   /** Allow/deny lists and the private-address rule. */
   readonly connect?: Omit<ConnectPolicyOptions, 'onionProxy'>
+  /**
+   * Asked once per relay before the pool touches it: no NIP-11 request and no socket before it
+   * answers `true`. Concurrent uses of the relay share one pending question, and the answer is
+   * kept for the pool's life ({@link RelayPool.forgetApproval} asks again). Anything but `true`
+   * (false, a throw, a rejection) is a no: reads and publishes to that relay end `refused` with
+   * code `RELAY_REFUSED_BY_POLICY` and message `not-approved`, which is not held against the relay
+   * (no penalty box, no health record). A question left unanswered is bounded by each read's
+   * `eoseTimeoutMs` (outcome `timeout`) or publish's `timeoutMs`, and by their signals; the answer,
+   * when it comes, still applies to later uses.
+   * @default none: every relay the connect policy allows is used
+   */
+  readonly approveConnect?: (url: string, origin: RelayOrigin) => boolean | Promise<boolean>
+  /**
+   * Checked on every use of a relay (so it may change while the pool runs): `true` refuses it with
+   * code `RELAY_REFUSED_BY_POLICY` and message `blocked`, before `approveConnect` is asked. A
+   * relay blocked while a live subscription already reads it keeps that subscription until it ends.
+   * @default none
+   */
+  readonly isBlocked?: (url: string) => boolean
+  /**
+   * Decides, for each verified copy of an event, whether to take it from that relay: `false`
+   * drops the copy (counted in the relay's `eventsNotAdmitted`) before de-duplication, so a copy
+   * of the same event from another relay is still judged on its own. `filters` are those of the
+   * REQ the copy arrived on. A hook that throws refuses the copy (and is reported to
+   * `onListenerError`). Runs on the hot path: keep it cheap and synchronous.
+   * @default every copy is admitted
+   */
+  readonly admitEvent?: (event: NostrEvent, relay: string, filters: readonly Filter[]) => boolean
   /** Opens WebSockets (route through a SOCKS proxy, say). Default: `ws` in Node, the browser's own elsewhere. */
   readonly webSocketFactory?: WebSocketFactory
   /** Opens WebSockets to `.onion` relays (through Tor). Without it `.onion` relays are refused. */
@@ -233,6 +262,8 @@ export class RelayPool {
   readonly #seenPairs: LruSet<string>
   readonly #information: RelayInformationCache | undefined
   readonly #now: () => number
+  /** `approveConnect` answers by relay: a boolean once known, the shared question while pending. */
+  readonly #approvals = new Map<string, boolean | Promise<boolean>>()
   #openSlots = 0
   /** Aborted by close(): stops NIP-11 fetches nobody else stops. */
   readonly #closing = new AbortController()
@@ -389,8 +420,6 @@ export class RelayPool {
   }
 
   async #publishTo(url: string, event: NostrEvent, options: PublishOptions): Promise<PublishOutcome> {
-    const stats = this.#health.of(url)
-    stats.publishAttempts += 1
     const deadline = new AbortController()
     let timedOut = false
     const timeoutMs = options.timeoutMs ?? this.#settings.publishTimeoutMs
@@ -403,6 +432,12 @@ export class RelayPool {
     options.signal?.addEventListener('abort', onCallerAbort, { once: true })
     const signal = deadline.signal
     try {
+      // Asked before anything touches the relay; a no is not the relay's failure, so no stats.
+      const approval = this.#approval(url, options.origin ?? 'discovered')
+      const approved = approval === true || (approval !== false && (await raceAbort(approval, signal, () => new RelayError('RELAY_ABORTED', 'Aborted'))))
+      if (!approved) return { url, status: 'refused', code: 'RELAY_REFUSED_BY_POLICY', message: 'not-approved' }
+      const stats = this.#health.of(url)
+      stats.publishAttempts += 1
       const backoff = this.#backoff(url)
       // Checked before connecting: the penalty box would otherwise report a plain failure.
       if (backoff.lastFailure?.kind === 'rate-limited' && backoff.isBoxed()) {
@@ -425,14 +460,17 @@ export class RelayPool {
       }
       if (answer.kind === 'disconnected' && this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       const outcome = classifyOk(url, answer)
-      if (outcome.status === 'ok' || outcome.status === 'duplicate') stats.publishAccepted += 1
+      if (outcome.status === 'ok' || outcome.status === 'duplicate') this.#health.of(url).publishAccepted += 1
       if (outcome.status === 'rate-limited') {
         connection.recordFailure('rate-limited', outcome.message ?? '')
         return { ...outcome, ...boxedFor(this.#backoff(url)) }
       }
       return outcome
     } catch (error) {
-      if (timedOut) return { url, status: 'timeout', code: 'RELAY_TIMEOUT', message: 'no OK in time' }
+      if (timedOut) {
+        const message = this.#approvals.get(url) instanceof Promise ? 'connect approval not answered in time' : 'no OK in time'
+        return { url, status: 'timeout', code: 'RELAY_TIMEOUT', message }
+      }
       if (this.#closed) return { url, status: 'aborted', code: 'RELAY_POOL_CLOSED', message: 'the pool closed' }
       if (deadline.signal.aborted) return { url, status: 'aborted', code: 'RELAY_ABORTED' }
       return { url, status: 'failed', ...errorFields(error), ...boxedFor(this.#backoff(url)) }
@@ -482,7 +520,9 @@ export class RelayPool {
    * A relay's NIP-11 document (cached), or undefined when it has none or NIP-11 is off.
    *
    * @param url A relay URL.
-   * @param options `signal` stops waiting (the answer is then undefined).
+   * @param options `signal` stops waiting (the answer is then undefined); `origin` (default
+   *   `configured`) for the connect policy and the `approveConnect` gate, which apply as they do to
+   *   a connection: a refused relay gets no request and the answer is undefined.
    * @returns The parsed document.
    * @throws RelayError `RELAY_URL_INVALID`.
    * @example
@@ -491,15 +531,43 @@ export class RelayPool {
    * info?.supported_nips?.includes(50)
    * ```
    */
-  async relayInformation(url: string, options: { signal?: AbortSignal } = {}): Promise<RelayInformation | undefined> {
+  async relayInformation(url: string, options: { signal?: AbortSignal; origin?: RelayOrigin } = {}): Promise<RelayInformation | undefined> {
     const normalized = tryNormalizeRelayUrl(url)
     if (normalized === undefined) throw new RelayError('RELAY_URL_INVALID', 'Not a relay URL', { details: String(url).slice(0, 200) })
     if (this.#information === undefined) return undefined
+    // The same gates as a connection: an HTTP request tells the relay as much as a socket does.
+    if ('refused' in this.#admit(normalized, options.origin ?? 'configured')) return undefined
     try {
+      const approval = this.#approval(normalized, options.origin ?? 'configured')
+      if (approval === false) return undefined
+      if (approval !== true) {
+        const signal = options.signal ?? this.#closing.signal
+        if (!(await raceAbort(approval, signal, () => new RelayError('RELAY_ABORTED', 'Aborted')))) return undefined
+      }
       return await this.#information.get(normalized, options.signal === undefined ? {} : { signal: options.signal })
     } catch {
       return undefined
     }
+  }
+
+  /**
+   * Forgets the `approveConnect` answer for one relay (or every relay), so its next use asks again.
+   * Call it when the app's answer changed (the user revoked or granted a relay). Connections
+   * already open stay open until idle.
+   *
+   * @param url A relay URL (any spelling); all relays when omitted.
+   * @example
+   * ```ts
+   * pool.forgetApproval('wss://relay.example.com')
+   * ```
+   */
+  forgetApproval(url?: string): void {
+    if (url === undefined) {
+      this.#approvals.clear()
+      return
+    }
+    const normalized = tryNormalizeRelayUrl(url)
+    if (normalized !== undefined) this.#approvals.delete(normalized)
   }
 
   /**
@@ -584,7 +652,66 @@ export class RelayPool {
     if (!decision.allowed) {
       return { refused: { url, status: 'refused', code: 'RELAY_REFUSED_BY_POLICY', message: decision.reason, events: 0, firstSeen: 0 } }
     }
+    if (this.#isBlocked(url)) {
+      return { refused: { url, status: 'refused', code: 'RELAY_REFUSED_BY_POLICY', message: 'blocked', events: 0, firstSeen: 0 } }
+    }
     return { url }
+  }
+
+  #isBlocked(url: string): boolean {
+    const hook = this.#options.isBlocked
+    if (hook === undefined) return false
+    try {
+      return hook(url) === true
+    } catch (error) {
+      // A hook that fails cannot vouch for the relay: refuse it.
+      this.#listenerFailed(error)
+      return true
+    }
+  }
+
+  /**
+   * The `approveConnect` answer for a relay: `true`/`false` when known (or when there is no gate),
+   * else the pending question, shared by every use. Never rejects.
+   */
+  #approval(url: string, origin: RelayOrigin): boolean | Promise<boolean> {
+    const gate = this.#options.approveConnect
+    if (gate === undefined) return true
+    const known = this.#approvals.get(url)
+    if (known !== undefined) return known
+    let answer: unknown
+    try {
+      answer = gate(url, origin)
+    } catch {
+      answer = false
+    }
+    if (!(answer instanceof Promise) && (answer === null || typeof answer !== 'object' || typeof (answer as { then?: unknown }).then !== 'function')) {
+      const approved = answer === true
+      this.#approvals.set(url, approved)
+      return approved
+    }
+    const pending = Promise.resolve(answer as PromiseLike<unknown>).then(
+      (value) => value === true,
+      () => false,
+    )
+    this.#approvals.set(url, pending)
+    void pending.then((approved) => {
+      // Unless forgotten (or asked anew) meanwhile, the answer replaces the question.
+      if (this.#approvals.get(url) === pending) this.#approvals.set(url, approved)
+    })
+    return pending
+  }
+
+  /** Runs the `admitEvent` hook; a hook that throws refuses the copy. */
+  #admitEvent(event: NostrEvent, url: string, filters: readonly Filter[]): boolean {
+    const hook = this.#options.admitEvent
+    if (hook === undefined) return true
+    try {
+      return hook(event, url, filters) !== false
+    } catch (error) {
+      this.#listenerFailed(error)
+      return false
+    }
   }
 
   #backoff(url: string): RelayBackoff {
@@ -601,10 +728,12 @@ export class RelayPool {
     if (connection !== undefined) return connection
     const settings = this.#settings
     const isOnion = /\.onion(?::\d+)?(?:\/|$)/.test(url.replace(/^wss?:\/\//, ''))
-    const factory =
+    const chosen =
       isOnion && this.#options.onionWebSocketFactory !== undefined
         ? this.#options.onionWebSocketFactory
         : (this.#options.webSocketFactory ?? defaultWebSocketFactory(settings.maxMessageBytes))
+    // Every factory learns the frame cap, so a proxied socket is bounded like the default one.
+    const factory: WebSocketFactory = (target) => chosen(target, { maxPayloadBytes: settings.maxMessageBytes })
     connection = new RelayConnection({
       url,
       stats: this.#health.of(url),
@@ -695,6 +824,8 @@ export class RelayPool {
       maxEventsBeforeEose: settings.maxEventsBeforeEose,
       deliveredCacheSize: settings.seenCacheSize,
       admit: (url, origin) => this.#admit(url, origin),
+      approve: (url, origin) => this.#approval(url, origin),
+      admitEvent: (event, url, filters) => this.#admitEvent(event, url, filters),
       connection: (url) => this.#connection(url),
       stats: (url) => this.#health.of(url),
       limitsFor: (url) => this.#limitsFor(url),

@@ -122,6 +122,10 @@ export interface SubscriptionServices {
   readonly deliveredCacheSize: number
   /** Normalises and applies the connect policy: a URL, or an outcome explaining the refusal. */
   admit(url: string, origin: RelayOrigin): { url: string } | { refused: RelayReadOutcome }
+  /** The connect gate's answer: known, or the shared pending question (never rejects). */
+  approve(url: string, origin: RelayOrigin): boolean | Promise<boolean>
+  /** The admission hook for one verified copy (false drops it). */
+  admitEvent(event: NostrEvent, url: string, filters: readonly Filter[]): boolean
   connection(url: string): RelayConnection
   stats(url: string): RelayStats
   limitsFor(url: string): Promise<RelayLimits>
@@ -261,6 +265,8 @@ class RelayRead {
   #timer: ReturnType<typeof setTimeout> | undefined
   #startedAt = 0
   #stopped = false
+  /** Waiting for the connect gate's answer: nothing has touched the relay yet. */
+  #awaitingApproval = false
 
   constructor(subscription: PoolSubscription, url: string, refused: RelayReadOutcome | undefined) {
     this.#subscription = subscription
@@ -286,6 +292,23 @@ class RelayRead {
     this.#startedAt = services.now()
     const timeout = this.#subscription.options.eoseTimeoutMs ?? services.eoseTimeoutMs
     this.#timer = setTimeout(() => this.#timedOut(), timeout)
+    const approval = services.approve(this.url, this.#subscription.options.origin ?? 'discovered')
+    if (approval === true) this.#connect()
+    else if (approval === false) this.finish('refused', NOT_APPROVED)
+    else {
+      this.#awaitingApproval = true
+      void approval.then((approved) => {
+        this.#awaitingApproval = false
+        if (this.#stopped) return
+        if (approved) this.#connect()
+        else this.finish('refused', NOT_APPROVED)
+      })
+    }
+  }
+
+  /** Past the connect gate: connect, fetch the limits, send the REQs. */
+  #connect(): void {
+    const services = this.#subscription.services
     const connection = services.connection(this.url)
     // Connect while the relay's NIP-11 limits are fetched; plan the REQs once the limits are known.
     connection.warmUp()
@@ -351,6 +374,13 @@ class RelayRead {
   #timedOut(): void {
     this.#timer = undefined
     if (this.#outcome.status !== 'pending') return
+    if (this.#awaitingApproval) {
+      // Nobody answered the connect gate: not the relay's fault, so nothing is recorded against it.
+      // A live subscription goes on waiting; the relay is read once (if) the answer is yes.
+      this.finish('timeout', { code: 'RELAY_TIMEOUT', message: 'connect approval not answered in time' })
+      if (this.#subscription.options.closeOnEose === true) this.stop()
+      return
+    }
     this.#subscription.services.stats(this.url).eoseTimeouts += 1
     this.finish('timeout', { code: 'RELAY_TIMEOUT', message: 'no EOSE in time' })
     // A one-shot query gives up on the relay; a live subscription keeps its REQs open.
@@ -441,9 +471,15 @@ class RelayReq implements WireSubscription {
         const at = Math.min(event.created_at, Math.floor(services.now() / 1000))
         if (this.#newestSeen === undefined || at > this.#newestSeen) this.#newestSeen = at
         if (firstVerification) stats.eventsFirstSeen += 1
-        // Copies decided after the REQ left (flood cut-off) were received in good standing.
-        const first = this.#read.subscription.accept(event, this.#read)
-        if (!this.#read.subscription.closed) this.#read.delivered(first)
+        if (!services.admitEvent(event, this.#read.url, this.#filters)) {
+          // Judged per copy, before de-duplication: the same event may still come from a relay
+          // the hook trusts.
+          stats.eventsNotAdmitted += 1
+        } else {
+          // Copies decided after the REQ left (flood cut-off) were received in good standing.
+          const first = this.#read.subscription.accept(event, this.#read)
+          if (!this.#read.subscription.closed) this.#read.delivered(first)
+        }
       } else if (verdict === 'invalid') {
         stats.eventsBadSignature += 1
         stats.demerits += 1
@@ -525,6 +561,9 @@ class RelayReq implements WireSubscription {
   }
 }
 
+
+/** The outcome fields of a relay the connect gate refused. */
+const NOT_APPROVED = Object.freeze({ code: 'RELAY_REFUSED_BY_POLICY', message: 'not-approved' } as const)
 
 /** The code and message of a failure, for an outcome. Internal. */
 export function errorFields(error: unknown): { code?: RelayErrorCode; message?: string } {

@@ -128,8 +128,18 @@ export interface WebSocketLike {
   onclose: ((event: { code?: number; reason?: string }) => void) | null
 }
 
+/** What the pool tells a {@link WebSocketFactory} about the socket it wants. */
+export interface WebSocketFactoryOptions {
+  /**
+   * Largest incoming frame the pool accepts (its `maxMessageBytes`). A factory that can cap frames
+   * (`ws`'s `maxPayload`) should, so a hostile relay cannot make it buffer a huge frame first.
+   */
+  readonly maxPayloadBytes?: number
+}
+
 /**
- * Opens a WebSocket to a relay URL. The pool calls it once per connection attempt.
+ * Opens a WebSocket to a relay URL. The pool calls it once per connection attempt, with
+ * {@link WebSocketFactoryOptions} as the second argument.
  *
  * @example
  * ```ts
@@ -139,4 +149,28 @@ export interface WebSocketLike {
  * const viaTor: WebSocketFactory = (url) => new WebSocket(url, { agent })
  * ```
  */
-export type WebSocketFactory = (url: string) => WebSocketLike
+export type WebSocketFactory = (url: string, options?: WebSocketFactoryOptions) => WebSocketLike
+
+/**
+ * A proxy every connection of a client goes through (a SOCKS5 proxy such as Tor): WebSockets to
+ * relays and HTTP requests (NIP-11, NIP-05, LNURL) alike. `nostr-rendezvous/socks` builds one
+ * with `socksProxy()`; any object of this shape works (an app's own tunnel).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'nostr-rendezvous'
+ * import { socksProxy } from 'nostr-rendezvous/socks'
+ * const client = createClient({
+ *   indexerRelays: ['wss://purplepag.es'],
+ *   proxy: socksProxy({ host: '127.0.0.1', port: 9050 }),
+ * })
+ * ```
+ */
+export interface ProxyTransport {
+  /** Opens WebSockets to relays through the proxy (`.onion` ones too when {@link reachesOnion}). */
+  readonly webSocketFactory: WebSocketFactory
+  /** A `fetch` whose requests go through the proxy. */
+  readonly fetch: typeof fetch
+  /** The proxy resolves `.onion` names (Tor): `.onion` relays are allowed only then. */
+  readonly reachesOnion: boolean
+}

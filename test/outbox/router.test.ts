@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { NostrEvent } from '../../src/crypto/event.js'
 import { generateSecretKey, getPublicKey, nip19 } from '../../src/crypto/index.js'
 import { type EvidenceStore, createEvidenceStore } from '../../src/outbox/evidence.js'
+import { createRelayConfig } from '../../src/outbox/relay-config.js'
 import { type RouterPool, type RouterTracker, createRouter } from '../../src/outbox/router.js'
 import type { TrackedRelayList } from '../../src/outbox/tracker.js'
 import { emptyRelayStats, type RelayStats } from '../../src/relay-pool/health.js'
@@ -316,6 +317,193 @@ describe('ownListTargets: where to advertise my relay list', () => {
     expect(router.ownListTargets(ME, { maxRelays: 1 }).flat()).toEqual([r('mine-r'), r('mine-w'), r('indexer')])
     expect(codeOf(() => router.ownListTargets(ME, { extraRelays: ['http://x y'] }))).toBe('OUTBOX_RELAY_URL_INVALID')
     expect(() => router.ownListTargets(ME, { batchSize: 0 })).toThrow(RangeError)
+  })
+})
+
+describe("the user's relay settings (preferences)", () => {
+  it('readPlan: rank 0, the blocked list and read: false are never read from; authors left short say blocked', async () => {
+    const store = evidence()
+    declare(store, ALICE, { write: ['a1', 'a2', 'shared'] })
+    declare(store, BOB, { write: ['shared', 'b1'] })
+    declare(store, CAROL, { write: ['c-only'] })
+    declare(store, DAVE, { write: ['d-only', 'shared'] })
+    const preferences = createRelayConfig()
+    const router = createRouter({ evidence: store, now: clock, preferences })
+    expect(router.readPlan([ALICE, BOB, CAROL, DAVE]).selection.relays.has(r('shared'))).toBe(true)
+
+    await preferences.set(r('shared'), { rank: 0 })
+    await preferences.set(r('d-only'), { read: false })
+    preferences.setBlocked([r('c-only')])
+    const plan = router.readPlan([ALICE, BOB, CAROL, DAVE])
+    expect(plan.blocked).toEqual([r('c-only'), r('d-only'), r('shared')])
+    for (const url of plan.blocked) expect(plan.selection.relays.has(url)).toBe(false)
+    expect(plan.selection.byAuthor.get(ALICE)).toEqual([r('a1'), r('a2')])
+    expect(plan.selection.byAuthor.get(BOB)).toEqual([r('b1')])
+    expect(plan.selection.short.get(BOB)).toEqual({ reason: 'blocked', have: 1, want: 2 })
+    expect(plan.selection.short.get(CAROL)).toEqual({ reason: 'blocked', have: 0, want: 1 })
+    expect(plan.selection.short.get(DAVE)).toEqual({ reason: 'blocked', have: 0, want: 2 })
+    // Not "nothing known": their relays are known, the user ruled them out.
+    expect(plan.noEvidence).toEqual([])
+  })
+
+  it('readPlan: the rank decides between equally good relays, deterministically; replanRead applies the settings of its own time', async () => {
+    const store = evidence()
+    declare(store, ALICE, { write: ['x', 'y'] })
+    declare(store, BOB, { write: ['x', 'y'] })
+    const preferences = createRelayConfig()
+    const router = createRouter({ evidence: store, now: clock, preferences, perAuthor: 1 })
+    const before = router.readPlan([ALICE, BOB])
+    expect([...before.selection.relays.keys()]).toEqual([r('x')])
+    await preferences.set(r('y'), { rank: 4 })
+    expect([...router.readPlan([BOB, ALICE]).selection.relays.keys()]).toEqual([r('y')])
+    await preferences.set(r('y'), { rank: 2 })
+    expect([...router.readPlan([ALICE, BOB]).selection.relays.keys()]).toEqual([r('x')])
+
+    // x blocked after the plan was made: a re-plan (for any failure) moves its authors off it.
+    await preferences.set(r('x'), { read: false })
+    const replanned = router.replanRead(before, [])
+    expect([...replanned.selection.relays.keys()]).toEqual([r('y')])
+    expect(replanned.blocked).toEqual([r('x')])
+    // ...and a relay unblocked since comes back at the next plan.
+    await preferences.set(r('x'), { read: null })
+    expect([...router.readPlan([ALICE, BOB]).selection.relays.keys()]).toEqual([r('x')])
+  })
+
+  it('mentionsOf and repliesTo: read: true relays are my inboxes too; read: false and blocked are never read', async () => {
+    const store = evidence()
+    declare(store, ME, { read: ['in1', 'in2'] })
+    declare(store, ALICE, { read: ['alice-in', 'alice-off'] })
+    const preferences = createRelayConfig()
+    const storage = memoryStorage()
+    const router = createRouter({ evidence: store, now: clock, preferences, storage })
+    await preferences.set(r('extra-in'), { read: true })
+    await preferences.set(r('in2'), { read: false })
+    await preferences.set(r('alice-off'), { rank: 0 })
+    expect(router.mentionsOf(ME)).toEqual({ relays: [r('extra-in'), r('in1')], declared: true, source: 'nip65' })
+    // Someone without a list: the marked relays alone count, as a manual choice.
+    expect(router.mentionsOf(BOB)).toEqual({ relays: [r('extra-in')], declared: true, source: 'manual' })
+    const post = ev(1, ALICE, [])
+    const replies = await router.repliesTo(post, { seenOn: [r('seen'), r('in2')] })
+    expect(replies).toEqual({ relays: [r('alice-in'), r('seen')], inboxes: [r('alice-in')], seenOn: [r('seen')] })
+  })
+
+  it('publishPlan: write: true relays are my outboxes; write: false and blocked are never targets, not even as inboxes', async () => {
+    const store = evidence()
+    declare(store, ME, { write: ['w1', 'w-off'] })
+    declare(store, BOB, { read: ['b1', 'b2', 'b3', 'b4'] })
+    declare(store, CAROL, { read: ['c-off'] })
+    const preferences = createRelayConfig()
+    const router = createRouter({ evidence: store, now: clock, preferences })
+    await preferences.set(r('w-extra'), { write: true })
+    await preferences.set(r('w-off'), { write: false })
+    await preferences.set(r('b1'), { write: false })
+    await preferences.set(r('c-off'), { write: false })
+    preferences.setBlocked([r('b2')])
+    const plan = router.publishPlan(ev(1, ME, [['p', BOB], ['p', CAROL]]))
+    expect(plan.outboxes).toEqual([r('w-extra'), r('w1')])
+    // Bob still gets three inboxes: the ruled-out ones are skipped before the cap.
+    expect(plan.inboxes.get(BOB)).toEqual([r('b3'), r('b4')])
+    expect(plan.inboxes.get(CAROL)).toEqual([])
+    expect(plan.unreachable).toEqual([CAROL])
+    expect(plan.excluded).toEqual([r('b1'), r('b2'), r('c-off'), r('w-off')])
+    const urls = plan.targets.map((t) => t.url)
+    for (const url of plan.excluded) expect(urls).not.toContain(url)
+    // Only the write: true relay as an outbox: a user with no published list can still publish.
+    expect(router.publishPlan(ev(1, DAVE, []))).toMatchObject({ outboxes: [r('w-extra')], noOutboxes: false })
+  })
+
+  it('publishPlan: between a tagged person’s inboxes, the higher rank is chosen first', async () => {
+    const store = evidence()
+    declare(store, BOB, { read: ['b1', 'b2', 'b3', 'b4'] })
+    const preferences = createRelayConfig()
+    const router = createRouter({ evidence: store, now: clock, preferences, maxInboxesPerPerson: 2 })
+    expect(router.publishPlan(ev(1, ME, [['p', BOB]])).inboxes.get(BOB)).toEqual([r('b1'), r('b2')])
+    await preferences.set(r('b4'), { rank: 9 })
+    await preferences.set(r('b1'), { rank: 1 })
+    expect(router.publishPlan(ev(1, ME, [['p', BOB]])).inboxes.get(BOB)).toEqual([r('b4'), r('b2')])
+  })
+
+  it('dmRelays: blocked relays are left out; when none is left the recipient is not ready, reason dm-relays-blocked', async () => {
+    const tracker = fakeTracker({
+      [ALICE]: list({ dm: [r('dm1'), r('dm2')], fetchedAt: 1 }),
+      [BOB]: list({ dm: [r('dm2')], fetchedAt: 1 }),
+    })
+    const preferences = createRelayConfig()
+    const router = createRouter({ evidence: evidence(), tracker, now: clock, preferences })
+    preferences.setBlocked([r('dm2')])
+    expect(router.dmRelays(ALICE)).toEqual({ status: 'ready', relays: [r('dm1')] })
+    expect(router.dmRelays(BOB)).toEqual({ status: 'recipient-not-ready', reason: 'dm-relays-blocked' })
+    // write: false counts when sending, read: false when reading, neither for 'any'.
+    preferences.setBlocked([])
+    await preferences.set(r('dm1'), { write: false, read: false })
+    expect(router.dmRelays(ALICE, { purpose: 'send' })).toEqual({ status: 'ready', relays: [r('dm2')] })
+    expect(router.dmRelays(ALICE, { purpose: 'read' })).toEqual({ status: 'ready', relays: [r('dm2')] })
+    expect(router.dmRelays(ALICE)).toEqual({ status: 'ready', relays: [r('dm1'), r('dm2')] })
+    await preferences.set(r('dm2'), { write: false })
+    expect(router.dmRelays(ALICE, { purpose: 'send' })).toEqual({ status: 'recipient-not-ready', reason: 'dm-relays-blocked' })
+    expect(() => router.dmRelays(ALICE, { purpose: 'write' as never })).toThrow(/purpose/)
+  })
+
+  it('advertisePlan: advertise true always, false and blocked never, write: false only when marked; the follows pick the broad relays', async () => {
+    const store = evidence()
+    declare(store, ME, { write: ['mine-w', 'mine-off'], read: ['mine-r'] })
+    const follows = Array.from({ length: 5 }, key)
+    const writes: string[][] = [
+      ['f-pop', 'f-two', 'f-blocked'],
+      ['f-pop', 'f-two', 'f-blocked'],
+      ['f-pop', 'f-ranked', 'f-blocked'],
+      ['f-pop', 'f-quiet'],
+      ['f-ranked'],
+    ]
+    follows.forEach((p, i) => declare(store, p, { write: writes[i]! }))
+    // Someone the client knows but the user does not follow.
+    const stranger = key()
+    declare(store, stranger, { write: ['stranger-relay'] })
+    const tracker = fakeTracker({}, { indexerRelays: [r('indexer'), r('indexer-off')], trackedPubkeys: () => [stranger, ...follows] })
+    const preferences = createRelayConfig()
+    const router = createRouter({ evidence: store, tracker, now: clock, preferences })
+    await preferences.set(r('always'), { advertise: true })
+    await preferences.set(r('always-but-no-write'), { advertise: true, write: false })
+    await preferences.set(r('mine-off'), { advertise: false })
+    await preferences.set(r('indexer-off'), { write: false })
+    await preferences.set(r('f-ranked'), { rank: 6 })
+    preferences.setBlocked([r('f-blocked'), r('extra-blocked')])
+
+    const plan = router.advertisePlan(ME, { follows, extraRelays: [r('extra'), r('extra-blocked')], batchSize: 4 })
+    expect(plan.targets).toEqual([
+      { url: r('mine-r'), reasons: ['my-inbox'] },
+      { url: r('mine-w'), reasons: ['my-outbox'] },
+      { url: r('always-but-no-write'), reasons: ['always'] },
+      { url: r('always'), reasons: ['always'] },
+      { url: r('extra'), reasons: ['extra'] },
+      { url: r('indexer'), reasons: ['indexer'] },
+      // 2 people × rank 6 / 3 = 4 beats 4 people at rank 3; then 2, then 1; the stranger's relay is not counted.
+      { url: r('f-pop'), reasons: ['follows-outbox'], usedBy: 4 },
+      { url: r('f-ranked'), reasons: ['follows-outbox'], usedBy: 2 },
+      { url: r('f-two'), reasons: ['follows-outbox'], usedBy: 2 },
+      { url: r('f-quiet'), reasons: ['follows-outbox'], usedBy: 1 },
+    ])
+    expect(plan.batches).toEqual([plan.targets.slice(0, 4), plan.targets.slice(4, 8), plan.targets.slice(8)].map((b) => b.map((t) => t.url)))
+    expect(plan.excluded).toEqual([
+      { url: r('extra-blocked'), why: 'blocked' },
+      { url: r('f-blocked'), why: 'blocked' },
+      { url: r('indexer-off'), why: 'write-false' },
+      { url: r('mine-off'), why: 'advertise-false' },
+    ])
+    expect(router.ownListTargets(ME, { follows, extraRelays: [r('extra')], batchSize: 4 })).toEqual(
+      router.advertisePlan(ME, { follows, extraRelays: [r('extra')], batchSize: 4 }).batches,
+    )
+    // Bounded: the broad part fills up to maxRelays, the rest is never cut.
+    expect(router.advertisePlan(ME, { follows, maxRelays: 7 }).targets.map((t) => t.url).slice(5)).toEqual([r('f-pop'), r('f-ranked')])
+    expect(router.advertisePlan(ME, { follows, maxRelays: 1 }).targets.map((t) => t.url)).toEqual([r('mine-r'), r('mine-w'), r('always-but-no-write'), r('always'), r('indexer')])
+    // Without follows: the people the client knows, as "widely used".
+    const known = router.advertisePlan(ME).targets.filter((t) => t.reasons.includes('widely-used'))
+    expect(known.map((t) => t.url)).toContain(r('stranger-relay'))
+    expect(() => router.advertisePlan(ME, { follows: ['nope'] })).toThrow(/follows\[0\]/)
+  })
+
+  it('createRouter checks the preferences', () => {
+    expect(() => createRouter({ evidence: evidence(), preferences: {} as never })).toThrow(/preferences/)
   })
 })
 

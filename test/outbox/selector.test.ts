@@ -686,6 +686,105 @@ describe('first-cover bonus', () => {
   })
 })
 
+describe("the user's relay settings: blocked relays and ranks", () => {
+  it('a blocked or rank-0 relay is never chosen; authors short only because of it are reported blocked', () => {
+    const lists: Lists = {
+      a: [r('big', 100), r('a2', 50)],
+      b: [r('big', 100)],
+      c: [r('big', 100), r('c2', 10), r('sick', 10)],
+      d: [r('d1', 100)],
+    }
+    for (const options of [{ blocked: [u('big')] }, { rank: (url: string) => (url === u('big') ? 0 : 3) }]) {
+      const s = selectRelays({ candidates: lists, perAuthor: 2, unhealthy: [u('sick')], ...options })
+      expect(s.relays.has(u('big'))).toBe(false)
+      expect(s.byAuthor.get('a')).toEqual([u('a2')])
+      expect(s.byAuthor.has('b')).toBe(false)
+      expect(s.short.get('a')).toEqual({ reason: 'blocked', have: 1, want: 2 })
+      expect(s.short.get('b')).toEqual({ reason: 'blocked', have: 0, want: 1 })
+      // Unhealthy relays say more (they may come back): c is short for them first.
+      expect(s.short.get('c')).toEqual({ reason: 'unhealthy', have: 1, want: 2 })
+      expect(s.short.get('d')).toEqual({ reason: 'no-relays', have: 1, want: 2 })
+    }
+  })
+
+  it('between relays covering the same authors, the higher rank wins; the default is the URL tie-break', () => {
+    const lists: Lists = { a: [r('x'), r('y')], b: [r('x'), r('y')], c: [r('v', 2), r('w', 2)] }
+    const plain = selectRelays({ candidates: lists, perAuthor: 1 })
+    expect([...plain.relays]).toEqual([
+      [u('x'), ['a', 'b']],
+      [u('v'), ['c']],
+    ])
+    const rank = (url: string): number => (url === u('y') ? 9 : url === u('w') ? 4 : 3)
+    const ranked = selectRelays({ candidates: lists, perAuthor: 1, rank })
+    expect([...ranked.relays]).toEqual([
+      [u('y'), ['a', 'b']],
+      [u('w'), ['c']],
+    ])
+    // Deterministic whatever the order of the input.
+    const reversed = Object.fromEntries(Object.entries(lists).reverse().map(([a, l]) => [a, [...l].reverse()]))
+    expect([...selectRelays({ candidates: reversed, perAuthor: 1, rank }).relays]).toEqual([...ranked.relays])
+    // With k = 2 everyone reads both, the higher-ranked one first.
+    const both = selectRelays({ candidates: lists, perAuthor: 2, rank })
+    expect(both.byAuthor.get('a')).toEqual([u('y'), u('x')])
+    // Coverage comes first: a relay reaching more authors wins over a higher-ranked one.
+    const wider = selectRelays({ candidates: { ...lists, d: [r('x')] }, perAuthor: 1, rank })
+    expect(wider.relays.get(u('x'))).toEqual(['a', 'b', 'd'])
+    // The rank scales the evidence, it does not override it: a declared relay (100) still beats a
+    // rank-9 relay known from a hint (4 × 3 = 12).
+    const evidence = selectRelays({ candidates: { a: [r('declared', 100), r('hinted', 4)] }, perAuthor: 1, rank: (url) => (url === u('hinted') ? 9 : 3) })
+    expect(evidence.byAuthor.get('a')).toEqual([u('declared')])
+  })
+
+  it('equals a selection on the ranked, filtered input: same relays, assignment and coverage, in any order (property)', () => {
+    const arbSettings = fc.record({
+      blocked: fc.subarray(RELAY_POOL, { maxLength: 3 }),
+      ranks: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: RELAY_POOL.length, maxLength: RELAY_POOL.length }),
+    })
+    fc.assert(
+      fc.property(arbCase, arbSettings, ({ lists, k, budget, unhealthy, salt }, { blocked, ranks }) => {
+        const rank = (url: string): number => ranks[RELAY_POOL.indexOf(url)]!
+        const out = new Set([...blocked, ...RELAY_POOL.filter((url) => rank(url) === 0)])
+        const transformed: Lists = {}
+        for (const [author, list] of Object.entries(lists)) {
+          transformed[author] = list
+            .filter((c) => !out.has(c.url))
+            .map((c) => ({ url: c.url, weight: rank(c.url) === 3 ? c.weight : c.weight * (rank(c.url) / 3) }))
+        }
+        const shuffledLists = Object.fromEntries(shuffled(Object.entries(lists), salt).map(([a, l]) => [a, shuffled(l, salt + 1)]))
+        const s = selectRelays({ candidates: shuffledLists, perAuthor: k, maxRelays: budget, unhealthy, blocked: shuffled(blocked, salt), rank })
+        const reference = selectRelays({ candidates: transformed, perAuthor: k, maxRelays: budget, unhealthy })
+        expect([...s.relays]).toEqual([...reference.relays])
+        expect([...s.byAuthor]).toEqual([...reference.byAuthor])
+        expect(s.coverage).toBe(reference.coverage)
+        for (const url of out) expect(s.relays.has(url)).toBe(false)
+        for (const [author, short] of s.short) {
+          const plain = reference.short.get(author)!
+          expect(short.have).toBe(plain.have)
+          const hadBlocked = lists[author]!.some((c) => out.has(c.url))
+          if (short.reason === 'blocked') expect(hadBlocked && plain.reason === 'no-relays').toBe(true)
+          else expect(short.reason).toBe(plain.reason)
+          if (plain.reason === 'no-relays' && hadBlocked && short.have < k) expect(short.reason).toBe('blocked')
+        }
+      }),
+      PROPERTY,
+    )
+  })
+
+  it('replan and update drop a relay blocked since the previous selection and move its authors', () => {
+    const lists: Lists = { a: [r('x', 100), r('y', 50)], b: [r('x', 100), r('z', 50)] }
+    const previous = selectRelays({ candidates: lists, perAuthor: 1 })
+    expect([...previous.relays.keys()]).toEqual([u('x')])
+    const replanned = replanAfterFailure(previous, [], { candidates: lists, perAuthor: 1, blocked: [u('x')] })
+    expect([...replanned.relays.keys()].sort()).toEqual([u('y'), u('z')])
+    const updated = updateSelection(previous, { candidates: lists, perAuthor: 1, rank: (url) => (url === u('x') ? 0 : 3) })
+    expect(updated.relays.has(u('x'))).toBe(false)
+    expect(updated.byAuthor.get('a')).toEqual([u('y')])
+    // Only blocked relays left: reported blocked, not no-relays.
+    const gone = replanAfterFailure(previous, [], { candidates: { a: [r('x')] }, perAuthor: 1, blocked: [u('x')] })
+    expect(gone.short.get('a')).toEqual({ reason: 'blocked', have: 0, want: 1 })
+  })
+})
+
 describe('programmer errors', () => {
   const ok: Lists = { a: [r('x')] }
   it.each([
@@ -711,6 +810,10 @@ describe('programmer errors', () => {
     [{ candidates: ok, firstCoverBonus: Number.NaN }, RangeError, /firstCoverBonus/],
     [{ candidates: ok, firstCoverBonus: Number.POSITIVE_INFINITY }, RangeError, /firstCoverBonus/],
     [{ candidates: ok, firstCoverBonus: '1' }, TypeError, /firstCoverBonus/],
+    [{ candidates: ok, blocked: 'wss://x.example' }, TypeError, /blocked/],
+    [{ candidates: ok, rank: 5 }, TypeError, /rank/],
+    [{ candidates: ok, rank: () => 10 }, RangeError, /rank/],
+    [{ candidates: ok, rank: () => 2.5 }, RangeError, /rank/],
   ])('selectRelays(%j) throws', (options, type, message) => {
     expect(() => selectRelays(options as unknown as SelectRelaysOptions)).toThrow(type)
     expect(() => selectRelays(options as unknown as SelectRelaysOptions)).toThrow(message)
