@@ -20,6 +20,7 @@ const MAX_TEXT_ROWS = 100
 function shortExplanation(reason: ShortReason, have: number): string {
   if (reason === 'budget') return 'the relay budget ran out before their other relays'
   if (reason === 'unhealthy') return 'their other relays are down or penalised'
+  if (reason === 'blocked') return 'their other relays are blocked in your relay settings'
   return have === 0 ? 'nothing known about where they write' : `only ${count(have, 'relay')} known for them`
 }
 

@@ -34,7 +34,10 @@ export interface RememberedApproval {
   readonly decidedAt: number
 }
 
-/** `client.approvals`: the remembered answers to "connect to this relay?" and "AUTH to it?". */
+/**
+ * `client.approvals`: the remembered answers to "connect to this relay?" and "AUTH to it?". They
+ * are consulted while the matching callback (`approveRelay`, `approveAuth`) is set.
+ */
 export interface ApprovalsApi {
   /**
    * Every remembered decision, sorted by kind then URL. Session-only answers (`allow-once`,
@@ -186,7 +189,11 @@ function createDecisionStore(context: () => ClientContext): DecisionStore {
     },
     async forget(kind, url) {
       await load()
-      const urls = url === undefined ? [...remembered.values(), ...[...session.keys()].map((key) => ({ kind: key.slice(0, key.indexOf(' ')), url: key.slice(key.indexOf(' ') + 1) }))].filter((e) => e.kind === kind).map((e) => e.url) : [url]
+      const prefix = `${kind} `
+      const urls =
+        url !== undefined
+          ? [url]
+          : [...remembered.keys(), ...session.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
       let removed = 0
       for (const target of new Set(urls)) {
         session.delete(`${kind} ${target}`)

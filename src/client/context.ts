@@ -31,6 +31,8 @@ export interface ResolvedClientOptions {
   readonly maxRelays: number
   readonly powDifficulty: number
   readonly relayListMaxAgeMs: number
+  /** `ClientOptions.nip05` as given (checked by `client.nip05`'s resolver). */
+  readonly nip05: NonNullable<ClientOptions['nip05']>
 }
 
 /** The parts every capability module works with. @internal */
@@ -117,6 +119,7 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
     maxRelays: positiveInteger(options.maxRelays, 20, 'maxRelays'),
     powDifficulty: nonNegativeInteger(options.powDifficulty, 0, 'powDifficulty'),
     relayListMaxAgeMs: nonNegativeInteger(options.relayListMaxAgeMs, 30 * 24 * 3_600_000, 'relayListMaxAgeMs'),
+    nip05: options.nip05 ?? {},
   }
   const now = options.now ?? Date.now
   const nowSeconds = (): number => Math.floor(now() / 1000)

@@ -67,8 +67,9 @@ async function ensureLists(context: ClientContext, pubkeys: readonly string[], c
 }
 
 /** The user's own kind 10050 relays as the tracker knows them (empty when none is known). */
-function ownDmRelays(context: ClientContext, me: string): string[] {
-  const dm = context.router.dmRelays(me)
+function ownDmRelays(context: ClientContext, me: string, purpose: 'send' | 'read'): string[] {
+  // Blocked relays never count; `write: false` relays are skipped when sending, `read: false` when reading.
+  const dm = context.router.dmRelays(me, { purpose })
   return dm.status === 'ready' ? dm.relays : []
 }
 
@@ -165,7 +166,7 @@ export async function sendDm(context: ClientContext, to: readonly string[], cont
   const relaysOf = new Map<string, string[]>()
   const notReady: string[] = []
   for (const pubkey of mustBeReady) {
-    const dm = context.router.dmRelays(pubkey)
+    const dm = context.router.dmRelays(pubkey, { purpose: 'send' })
     if (dm.status === 'ready') relaysOf.set(pubkey, dm.relays)
     else notReady.push(`${npubEncode(pubkey)}: ${dm.reason}`)
   }
@@ -174,7 +175,7 @@ export async function sendDm(context: ClientContext, to: readonly string[], cont
       details: notReady.join(', '),
     })
   }
-  const mine = ownDmRelays(context, me)
+  const mine = ownDmRelays(context, me, 'send')
   relaysOf.set(me, mine)
   context.assertOpen()
   if (options.signal?.aborted) throw abortError(context)
@@ -236,7 +237,7 @@ export async function readDms(context: ClientContext, options: DmQueryOptions = 
   const signer = context.requireSigner('reading private messages')
   const me = await context.me()
   await ensureLists(context, [me], options.signal)
-  const relays = ownDmRelays(context, me)
+  const relays = ownDmRelays(context, me, 'read')
   if (relays.length === 0) return { messages: [], undecryptable: 0, relays: [] }
 
   const filter = {
@@ -312,7 +313,7 @@ export function liveDms(context: ClientContext, options: LiveDmOptions): LiveDms
       const me = await context.me()
       await ensureLists(context, [me], stop.signal)
       if (closed) return
-      const relays = ownDmRelays(context, me)
+      const relays = ownDmRelays(context, me, 'read')
       if (relays.length === 0) return
       const subscription = context.pool.subscribe([{ kinds: [GIFT_WRAP_KIND], '#p': [me], since: Math.max(0, start - TIMESTAMP_JITTER_SECONDS) }], {
         relays,

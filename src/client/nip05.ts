@@ -25,7 +25,7 @@ import {
 import { abortError, type ClientContext } from './context.js'
 import { parsePerson } from './identifiers.js'
 import { profileFromEvent, readProfile } from './profile.js'
-import type { ClientOptions, Profile } from './types.js'
+import type { Profile } from './types.js'
 
 /** Options of {@link Nip05Api.resolve}. */
 export interface Nip05ResolveOptions {
@@ -151,11 +151,16 @@ function checkFresh(value: unknown): boolean {
 }
 
 /** @internal */
-export function createNip05Api(context: ClientContext, options: ClientOptions['nip05'] = {}): Nip05Api {
-  checkObject(options, 'nip05')
+export function createNip05Api(context: ClientContext): Nip05Api {
+  const options = context.options.nip05
+  checkObject(options, 'options.nip05')
   const resolver = createNip05Resolver({
     timeoutMs: DEFAULT_TIMEOUT_MS,
-    ...options,
+    // Only the limits: fetch, storage, clock and life are the client's.
+    ...(options.ttlMs !== undefined && { ttlMs: options.ttlMs }),
+    ...(options.negativeTtlMs !== undefined && { negativeTtlMs: options.negativeTtlMs }),
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    ...(options.maxBytes !== undefined && { maxBytes: options.maxBytes }),
     // Looked up on each request: the proxy's fetch when one is set (Tor), else the app's.
     fetch: (input, init) => context.fetch(input, init),
     storage: context.storage,

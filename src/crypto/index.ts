@@ -1,7 +1,7 @@
 /**
  * The crypto layer: events, keys, signatures, NIP-19/21 encodings, NIP-04/44 encryption, NIP-59 gift
- * wraps and NIP-17 messages, NIP-13 proof of work, NIP-49 encrypted keys, and signers. No I/O and no
- * imports from other layers.
+ * wraps and NIP-17 messages, NIP-13 proof of work, NIP-49 encrypted keys, NIP-57 zap requests and
+ * receipts with BOLT-11 invoices, and signers. No I/O and no imports from other layers.
  *
  * @example
  * ```ts
@@ -46,4 +46,4 @@ export { type SecretKeySigner, CONVERSATION_KEY_CACHE_SIZE, createSecretKeySigne
 export { type Nip07Cipher, type Nip07Provider, type Nip07SignerOptions, createNip07Signer } from './nip07-signer.js'
 export * as nip13 from './nip13.js'
 export * as nip57 from './nip57.js'
-export { type Bolt11Invoice, type Bolt11Network, DEFAULT_EXPIRY_SECONDS, DEFAULT_MIN_FINAL_CLTV_EXPIRY, MAX_BOLT11_LENGTH, decodeBolt11 } from './bolt11.js'
+export { type Bolt11Invoice, type Bolt11Network, MAX_BOLT11_LENGTH, decodeBolt11 } from './bolt11.js'

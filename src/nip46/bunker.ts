@@ -182,7 +182,7 @@ type Outcome = { readonly result: string } | { readonly error: string }
 
 function positiveInteger(value: number | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback
-  if (!(Number.isInteger(value) && value > 0)) throw new RangeError(`options.${field} must be a positive integer, got ${String(value)}`)
+  if (!(Number.isInteger(value) && value > 0 && value <= 2_147_483_647)) throw new RangeError(`options.${field} must be a positive integer up to 2^31 - 1, got ${String(value)}`)
   return value
 }
 

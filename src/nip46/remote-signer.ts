@@ -32,7 +32,7 @@ import { describeReport, Nip46Channel, type ChannelMessage, type DropCounts, typ
 import { formatPermissions, normalizePermissions } from './permissions.js'
 import { DEFAULT_MAX_CONTENT_LENGTH, newRequestId, newSecret, parseResponse, sanitizeRemoteText } from './protocol.js'
 import { TokenBucket } from './rate-limit.js'
-import { assertRelays, assertSecret, buildNostrConnectUri, MAX_LINK_LENGTH, MAX_URI_RELAYS, parseBunkerUri, type BunkerPointer, type ClientMetadata } from './uri.js'
+import { assertClientMetadata, assertRelays, assertSecret, buildNostrConnectUri, MAX_LINK_LENGTH, MAX_URI_RELAYS, parseBunkerUri, type BunkerPointer, type ClientMetadata } from './uri.js'
 
 /** Default bound on one request: long enough for a user to read and approve a prompt. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
@@ -173,7 +173,8 @@ interface ConnectWaiter {
 
 function positive(value: number | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback
-  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new RangeError(`options.${field} must be a positive number, got ${String(value)}`)
+  // setTimeout fires at once for delays beyond 2^31 - 1 ms (about 24.8 days).
+  if (!(typeof value === 'number' && value > 0 && value <= 2_147_483_647)) throw new RangeError(`options.${field} must be a positive number of ms up to 2^31 - 1, got ${String(value)}`)
   return value
 }
 
@@ -289,7 +290,12 @@ class RemoteConnection {
       if (options.clientSecretKey === undefined) wipe(secretKey)
     }
     this.#ownPool = options.pool === undefined
-    this.#pool = options.pool ?? createRelayPool({ verifier: createMainThreadVerifier(), ...options.poolOptions })
+    try {
+      this.#pool = options.pool ?? createRelayPool({ verifier: createMainThreadVerifier(), ...options.poolOptions })
+    } catch (error) {
+      this.#client.close() // bad pool options: do not leave the key copy behind
+      throw error
+    }
     this.#channel = new Nip46Channel({
       pool: this.#pool,
       signer: this.#client,
@@ -611,13 +617,7 @@ function requestedPerms(options: RemoteSignerOptions): string[] {
 }
 
 function metadataOf(options: RemoteSignerOptions): ClientMetadata | undefined {
-  const m = options.metadata
-  if (m === undefined) return undefined
-  if (typeof m !== 'object' || m === null) throw new TypeError('options.metadata must be an object')
-  for (const field of ['name', 'url', 'image'] as const) {
-    if (m[field] !== undefined && typeof m[field] !== 'string') throw new TypeError(`options.metadata.${field} must be a string`)
-  }
-  return m
+  return options.metadata === undefined ? undefined : assertClientMetadata(options.metadata, 'options.metadata')
 }
 
 /**

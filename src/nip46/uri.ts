@@ -258,6 +258,27 @@ export function assertSecret(secret: unknown, field: string): string {
 }
 
 /**
+ * Checks client metadata given as an option: `name` a string of at most {@link MAX_NAME_LENGTH}
+ * characters, `url` and `image` http(s) URLs. @internal
+ */
+export function assertClientMetadata(metadata: unknown, field: string): ClientMetadata {
+  if (typeof metadata !== 'object' || metadata === null) throw new TypeError(`${field} must be an object`)
+  const m = metadata as Record<string, unknown>
+  const out: { name?: string; url?: string; image?: string } = {}
+  if (m.name !== undefined) {
+    if (typeof m.name !== 'string' || m.name.length > MAX_NAME_LENGTH) throw new TypeError(`${field}.name must be a string of at most ${MAX_NAME_LENGTH} characters`)
+    out.name = m.name
+  }
+  for (const key of ['url', 'image'] as const) {
+    const value = m[key]
+    if (value === undefined) continue
+    if (typeof value !== 'string' || httpLink(value) === undefined) throw new TypeError(`${field}.${key} must be an http(s) URL of at most ${MAX_LINK_LENGTH} characters`)
+    out[key] = value
+  }
+  return out
+}
+
+/**
  * Percent-encoding that other parsers accept: URLSearchParams writes a space as `+` and leaves `*`
  * bare, which nostr-tools' bunker regex (`[?/\w:.=&%-]`) refuses.
  */
@@ -318,16 +339,10 @@ export function buildNostrConnectUri(params: NostrConnectUriParams): string {
   query.append('secret', assertSecret(params.secret, 'secret'))
   const perms = params.perms === undefined ? [] : normalizePermissions(params.perms, 'perms')
   if (perms.length > 0) query.append('perms', formatPermissions(perms))
-  if (params.name !== undefined) {
-    if (typeof params.name !== 'string' || params.name.length > MAX_NAME_LENGTH) throw new TypeError(`name must be a string of at most ${MAX_NAME_LENGTH} characters`)
-    query.append('name', params.name)
-  }
-  for (const field of ['url', 'image'] as const) {
-    const value = params[field]
-    if (value === undefined) continue
-    const link = httpLink(value)
-    if (link === undefined) throw new TypeError(`${field} must be an http(s) URL of at most ${MAX_LINK_LENGTH} characters`)
-    query.append(field, value)
+  const metadata = assertClientMetadata({ name: params.name, url: params.url, image: params.image }, 'params')
+  for (const field of ['name', 'url', 'image'] as const) {
+    const value = metadata[field]
+    if (value !== undefined) query.append(field, value)
   }
   return `nostrconnect://${clientPubkey}?${queryString(query)}`
 }

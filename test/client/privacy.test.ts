@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { NostrEvent } from '../../src/crypto/event.js'
+import { generateSecretKey } from '../../src/crypto/keys.js'
 import { finalizeEvent } from '../../src/crypto/signature.js'
 import { memoryStorage } from '../../src/storage/memory.js'
 import type { ApprovalDecision, AuthApprovalRequest, RelayApprovalRequest } from '../../src/client/types.js'
@@ -29,6 +30,7 @@ let dave: SeededPerson
 let mallory: SeededPerson
 let malloryMention: NostrEvent
 let aliceMention: NostrEvent
+let wrap: NostrEvent
 const now = (): number => Math.floor(Date.now() / 1000)
 
 beforeAll(async () => {
@@ -47,6 +49,9 @@ beforeAll(async () => {
   aliceMention = finalizeEvent({ kind: 1, content: 'hi @bob', tags: [['p', bob.pubkey]], created_at: now() - 10 }, alice.secretKey)
   await unsafeInbox.storeEvents([malloryMention, aliceMention])
   await safeInbox.storeEvents([malloryMention])
+  // A gift wrap is signed by a one-time key: its author is always a stranger.
+  wrap = finalizeEvent({ kind: 1059, content: 'sealed', tags: [['p', bob.pubkey]], created_at: now() - 5 }, generateSecretKey())
+  await unsafeInbox.storeEvents([wrap])
 }, 30_000)
 
 afterAll(async () => {
@@ -155,6 +160,32 @@ describe('approval before connecting to a new relay', () => {
   })
 })
 
+describe('client.approvals', () => {
+  it('checks its input and ignores stored records it cannot read', async () => {
+    const storage = memoryStorage()
+    await storage.putRecord('settings', 'approval:connect:ws://127.0.0.1:1', { decision: 'maybe' })
+    await storage.putRecord('settings', 'approval:other:ws://127.0.0.1:1', { decision: 'allow' })
+    const client = testClient({ indexerRelays: [indexer.url], storage, approveRelay: async (): Promise<ApprovalDecision> => 'allow' })
+    try {
+      expect(await client.approvals.list()).toEqual([])
+      await expect(client.approvals.set('connect', 'not a url', 'allow')).rejects.toBeInstanceOf(TypeError)
+      await expect(client.approvals.set('publish' as 'connect', aliceOut.url, 'allow')).rejects.toBeInstanceOf(TypeError)
+      await expect(client.approvals.set('connect', aliceOut.url, 'allow-once' as 'allow')).rejects.toBeInstanceOf(TypeError)
+      await client.approvals.set('auth', aliceOut.url, 'deny')
+      await client.approvals.set('connect', `${aliceOut.url}/`, 'allow')
+      expect((await client.approvals.list()).map(({ kind, url, decision }) => ({ kind, url, decision }))).toEqual([
+        { kind: 'auth', url: aliceOut.url, decision: 'deny' },
+        { kind: 'connect', url: aliceOut.url, decision: 'allow' },
+      ])
+      expect(await client.approvals.forget('auth')).toBe(1)
+      expect(await client.approvals.list('auth')).toEqual([])
+    } finally {
+      await client.close()
+      await storage.close()
+    }
+  })
+})
+
 describe('approval before AUTH', () => {
   it('asks before any AUTH; denied, the relay receives no AUTH; allowed (remembered), it does', async () => {
     const storage = memoryStorage()
@@ -212,6 +243,9 @@ describe('spam-safe relays', () => {
       // A filter that names the author: the user asked for it, so it is not spam.
       const byAuthor = await client.pool.query([{ kinds: [1], authors: [mallory.pubkey] }], { relays: [unsafeInbox.url] })
       expect(byAuthor.events.map((e) => e.id)).toEqual([malloryMention.id])
+      // Gift wraps are exempt.
+      const wraps = await client.pool.query([{ kinds: [1059], '#p': [bob.pubkey] }], { relays: [unsafeInbox.url] })
+      expect(wraps.events.map((e) => e.id)).toEqual([wrap.id])
       // Following Alice (a follow edit) lets her mention through from anywhere.
       await client.follow(alice.pubkey)
       const afterFollow = await client.pool.query(mentions, { relays: [unsafeInbox.url] })

@@ -14,6 +14,7 @@ import type { NostrEvent } from '../../src/crypto/event.js'
 import { generateSecretKey } from '../../src/crypto/keys.js'
 import { naddrEncode, neventEncode, noteEncode, npubEncode } from '../../src/crypto/nip19.js'
 import { encodeLnurl } from '../../src/crypto/nip57.js'
+import { lnurlPayUrl } from '../../src/client/lnurl.js'
 import { finalizeEvent } from '../../src/crypto/signature.js'
 import { isRendezvousError } from '../../src/errors.js'
 import { tryNormalizeRelayUrl } from '../../src/relay-pool/url.js'
@@ -390,6 +391,26 @@ describe('LNURL servers that misbehave', () => {
       await expect(c.zaps.zap('not a person', 1_000)).rejects.toThrow(TypeError)
     } finally {
       await c.close()
+    }
+  })
+})
+
+describe('lnurlPayUrl (LUD-16, LUD-06)', () => {
+  it('maps an address to its well-known URL, an lnurl to the URL it holds, and keeps to https', () => {
+    expect(lnurlPayUrl('Alice@Example.com')).toEqual({ url: 'https://example.com/.well-known/lnurlp/alice', address: 'alice@example.com' })
+    expect(lnurlPayUrl('bob+tips@pay.example.org').url).toBe('https://pay.example.org/.well-known/lnurlp/bob+tips')
+    // LUD-16: an onion domain is reached over http (through a proxy that reaches it).
+    expect(lnurlPayUrl('carol@abcdefghijklmnop.onion').url).toBe('http://abcdefghijklmnop.onion/.well-known/lnurlp/carol')
+    expect(lnurlPayUrl(`lightning:${encodeLnurl(PAY_URL).toUpperCase()}`)).toEqual({ url: PAY_URL, address: undefined })
+    expect(lnurlPayUrl(PAY_URL).url).toBe(PAY_URL)
+    for (const bad of ['alice', 'alice@', '@example.com', 'al ice@example.com', 'alice@exa mple.com', 'http://example.com/x', encodeLnurl('http://example.com/x'), 'lnurl1qqqq', 'https://user:pw@example.com/x']) {
+      let code: string | undefined
+      try {
+        lnurlPayUrl(bad)
+      } catch (error) {
+        code = isRendezvousError(error) ? error.code : 'other'
+      }
+      expect({ bad, code }).toEqual({ bad, code: 'LNURL_INVALID_ADDRESS' })
     }
   })
 })

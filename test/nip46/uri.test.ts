@@ -8,6 +8,8 @@ import { createNostrConnectURI, parseBunkerInput, toBunkerURL } from 'nostr-tool
 import {
   buildBunkerUri,
   buildNostrConnectUri,
+  connectBunker,
+  startNostrConnect,
   cipherSchemeOf,
   formatPermissions,
   normalizePermissions,
@@ -20,7 +22,7 @@ import {
   sanitizeClientMetadata,
   sanitizeRemoteText,
 } from '../../src/nip46/index.js'
-import { errorOf } from '../helpers/errors.js'
+import { errorOf, expectRejectionCode } from '../helpers/errors.js'
 
 const PK = 'fa984bd7dbb282f07e16e7ae87b26a2a7b9b90b7246a44771f0cf5ae58018f52'
 const CLIENT = '83f3b2ae6aa368e8275397b9c26cf550101d63ebaab900d19dd4a4429f5ad8f5'
@@ -140,5 +142,28 @@ describe('messages', () => {
     expect(sanitizeRemoteText('a\u0000b\u202ec', 300)).toBe('a b c')
     expect(sanitizeRemoteText('x'.repeat(10), 4)).toBe('xxxx…')
     expect(sanitizeClientMetadata(null)).toEqual({})
+  })
+})
+
+describe('client options are checked before anything is opened', () => {
+  const token = `bunker://${PK}?relay=wss://relay.example.com`
+  it('connectBunker rejects bad tokens and options', async () => {
+    await expectRejectionCode(connectBunker('bunker://nope'), 'NIP46_INVALID_URI')
+    await expect(connectBunker(token, { timeoutMs: 0 })).rejects.toThrow(RangeError)
+    await expect(connectBunker(token, { timeoutMs: 2 ** 31 })).rejects.toThrow(RangeError)
+    await expect(connectBunker(token, { perms: 'sign event' })).rejects.toThrow(RangeError)
+    await expect(connectBunker(token, { clientSecretKey: new Uint8Array(31) })).rejects.toThrow(RangeError)
+    await expect(connectBunker(token, { metadata: { name: 7 as never } })).rejects.toThrow(TypeError)
+    await expect(connectBunker({ pubkey: PK, relays: [] })).rejects.toMatchObject({ code: 'NIP46_INVALID_URI' })
+    const controller = new AbortController()
+    controller.abort()
+    await expectRejectionCode(connectBunker(token, { signal: controller.signal }), 'SIGNER_UNAVAILABLE')
+  })
+
+  it('startNostrConnect throws at once for bad options', () => {
+    expect(() => startNostrConnect({ relays: [] })).toThrow(TypeError)
+    expect(() => startNostrConnect({ relays: ['wss://r.example.com'], secret: '' })).toThrow(RangeError)
+    expect(() => startNostrConnect({ relays: ['wss://r.example.com'], connectTimeoutMs: -1 })).toThrow(RangeError)
+    expect(() => startNostrConnect({ relays: ['wss://r.example.com'], metadata: { url: 'javascript:x' } })).toThrow(TypeError)
   })
 })

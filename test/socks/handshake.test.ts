@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RelayError } from '../../src/errors.js'
-import { SOCKS_REPLY_REASONS, socksConnect, socksReplyReason } from '../../src/socks/index.js'
+import { SOCKS_REPLY_REASONS, socksConnect, socksProxy, socksReplyReason } from '../../src/socks/index.js'
 import { startSocksServer, type TestSocksServer } from '../helpers/socks-server.js'
 
 /** A TCP server that greets with a banner, then echoes. */
@@ -175,5 +175,19 @@ describe('socksConnect', () => {
     controller.abort()
     expect((await failure(pending)).code).toBe('RELAY_ABORTED')
     await expect.poll(() => server.openConnections(), { timeout: 1_000 }).toBe(0)
+  })
+})
+
+describe('socksProxy options', () => {
+  it('names the bad option', () => {
+    expect(() => socksProxy({ host: '', port: 9050 })).toThrow(/host/)
+    expect(() => socksProxy({ host: '127.0.0.1', port: 70_000 })).toThrow(/port/)
+    expect(() => socksProxy({ host: '127.0.0.1', port: 9050, username: 'x'.repeat(256) })).toThrow(/username/)
+    expect(() => socksProxy({ host: '127.0.0.1', port: 9050, password: '' })).toThrow(/password/)
+    expect(() => socksProxy({ host: '127.0.0.1', port: 9050, timeoutMs: 0 })).toThrow(/timeoutMs/)
+    expect(() => socksProxy({ host: '127.0.0.1', port: 9050, maxRedirects: 21 })).toThrow(/maxRedirects/)
+    const proxy = socksProxy({ host: '127.0.0.1', port: 9050 })
+    expect(proxy.reachesOnion).toBe(true)
+    expect(socksProxy({ host: '127.0.0.1', port: 9050, reachesOnion: false }).reachesOnion).toBe(false)
   })
 })
