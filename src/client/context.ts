@@ -11,7 +11,7 @@ import type { Signer } from '../crypto/signer.js'
 import { ClientError } from '../errors.js'
 import { createEvidenceStore, type EvidenceStore } from '../outbox/evidence.js'
 import { createPublishQueue, type PublishQueue } from '../outbox/publish-queue.js'
-import { DM_RELAY_LIST_KIND, FOLLOW_LIST_KIND, RELAY_LIST_KIND } from '../outbox/relay-lists.js'
+import { FOLLOW_LIST_KIND } from '../outbox/relay-lists.js'
 import { createRelayConfig, type RelayConfig } from '../outbox/relay-config.js'
 import { createRouter, type Router } from '../outbox/router.js'
 import { createTracker, type Tracker } from '../outbox/tracker.js'
@@ -21,8 +21,14 @@ import type { Storage } from '../storage/types.js'
 import type { ClientOptions } from './types.js'
 import { createPrivacyGates, type PrivacyGates } from './approvals.js'
 
-/** Kinds whose relays say nothing about where the author posts: lists are applied, not "seen". */
-const NOT_SEEN_EVIDENCE: ReadonlySet<number> = new Set([FOLLOW_LIST_KIND, RELAY_LIST_KIND, DM_RELAY_LIST_KIND])
+/**
+ * Kinds whose relays say nothing about where the author posts: profiles and lists are spread
+ * broadly (to indexers above all), so finding one on a relay is not "seen" evidence. Lists with a
+ * meaning (10002, 10050, kind 3) are applied as lists instead.
+ */
+function isSeenEvidence(kind: number): boolean {
+  return kind !== 0 && kind !== FOLLOW_LIST_KIND && !(kind >= 10000 && kind < 20000)
+}
 
 /** The settled options. @internal */
 export interface ResolvedClientOptions {
@@ -159,7 +165,7 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
     ...(signer !== undefined && { signer }),
     now,
     onEventSeen: (event, relay) => {
-      if (!NOT_SEEN_EVIDENCE.has(event.kind)) evidence.observeEvent(event, relay)
+      if (isSeenEvidence(event.kind)) evidence.observeEvent(event, relay)
     },
     onListenerError: options.pool?.onListenerError ?? reportError,
   })

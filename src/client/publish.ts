@@ -11,6 +11,7 @@ import { findNostrUris } from '../crypto/nip21.js'
 import { ClientError, isRendezvousError } from '../errors.js'
 import type { DeliveryHandle, DeliveryReport, PublishTarget } from '../outbox/publish-queue.js'
 import { FOLLOW_LIST_KIND } from '../outbox/relay-lists.js'
+import { PEOPLE_SET_KINDS } from '../outbox/router.js'
 import { abortError, type ClientContext } from './context.js'
 import type { PublishOptions, PublishResult, PublishWait } from './types.js'
 
@@ -171,7 +172,8 @@ const MAX_ADDRESSED = 50
  * `nprofile` mentions; none for follow lists and NIP-51 lists (members, not addressees).
  */
 function addressedPeople(event: Pick<NostrEvent, 'kind' | 'tags' | 'content'>): string[] {
-  if (event.kind === FOLLOW_LIST_KIND || (event.kind >= 10000 && event.kind < 20000)) return []
+  // Lists and NIP-51 sets list people; they do not address them (see the router's rule).
+  if (event.kind === FOLLOW_LIST_KIND || (event.kind >= 10000 && event.kind < 20000) || PEOPLE_SET_KINDS.has(event.kind)) return []
   const out = new Set<string>()
   for (const tag of event.tags) {
     if (Array.isArray(tag) && tag[0] === 'p' && typeof tag[1] === 'string' && /^[0-9a-f]{64}$/.test(tag[1])) out.add(tag[1])

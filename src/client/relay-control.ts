@@ -255,9 +255,13 @@ export function createRelayControlApi(context: ClientContext): RelayControlApi {
   return {
     get: (url) => relayConfig.get(url),
     list: () => relayConfig.all(),
-    configure(url, change) {
+    async configure(url, change) {
       context.assertOpen()
-      return relayConfig.set(url, change)
+      const preference = await relayConfig.set(url, change)
+      // A relay the user configured by hand counts as approved: drop a "no" the pool kept from an
+      // earlier approval question so the new setting takes effect without a restart.
+      if (preference.rank > 0) context.pool.forgetApproval(preference.url)
+      return preference
     },
     reset(url) {
       context.assertOpen()

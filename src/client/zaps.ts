@@ -10,7 +10,7 @@
 import type { Bolt11Invoice } from '../crypto/bolt11.js'
 import { type NostrEvent, isEventShape } from '../crypto/event.js'
 import { decode } from '../crypto/nip19.js'
-import { type ZapProblem, ZAP_RECEIPT_KIND, buildZapRequest, validateZapReceipt } from '../crypto/nip57.js'
+import { type ZapProblem, type ZapReceiptVerdict, ZAP_RECEIPT_KIND, buildZapRequest, validateZapReceipt } from '../crypto/nip57.js'
 import { ClientError } from '../errors.js'
 import type { Filter } from '../relay-pool/types.js'
 import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
@@ -471,16 +471,25 @@ export function createZapsApi(context: ClientContext): ZapsApi {
         }
         await ask(first, 1)
 
-        const check = (receipt: NostrEvent): ReturnType<typeof validateZapReceipt> =>
-          validateZapReceipt(receipt, {
-            nostrPubkey: nostrPubkey!,
-            recipient,
-            ...(resolved.eventId !== undefined && { eventId: resolved.eventId }),
-            ...(resolved.address !== undefined && { address: resolved.address }),
-            ...(lnurl !== undefined && { lnurl }),
-            // The pool verified every event it delivered.
-            signatureVerified: true,
-          })
+        const serverKey: string = nostrPubkey
+        // Each receipt is judged once (its zap request's signature check is the cost).
+        const verdicts = new Map<string, ZapReceiptVerdict>()
+        const check = (receipt: NostrEvent): ZapReceiptVerdict => {
+          let verdict = verdicts.get(receipt.id)
+          if (verdict === undefined) {
+            verdict = validateZapReceipt(receipt, {
+              nostrPubkey: serverKey,
+              recipient,
+              ...(resolved.eventId !== undefined && { eventId: resolved.eventId }),
+              ...(resolved.address !== undefined && { address: resolved.address }),
+              ...(lnurl !== undefined && { lnurl }),
+              // The pool verified every event it delivered.
+              signatureVerified: true,
+            })
+            verdicts.set(receipt.id, verdict)
+          }
+          return verdict
+        }
         // Second round: the relays the valid zap requests asked receipts to go to.
         const asked = new Set(first)
         const named: string[] = []

@@ -238,6 +238,9 @@ export async function createBunker(options: BunkerOptions): Promise<Bunker> {
     strangerRateLimit: assertRateLimit(options.strangerRateLimit ?? DEFAULT_STRANGER_RATE_LIMIT, 'options.strangerRateLimit'),
   }
   const [pubkey, userPubkey] = await Promise.all([bunkerSigner.getPublicKey(), signer.getPublicKey()])
+  for (const [key, field] of [[pubkey, 'bunkerSigner'], [userPubkey, 'signer']] as const) {
+    if (!isValidPublicKey(key)) throw new CryptoError('SIGNER_INVALID_RESPONSE', `options.${field} returned an invalid public key`)
+  }
   const bunker = new BunkerImpl(options, { ...settings, relays, pubkey, userPubkey, bunkerSigner })
   try {
     await bunker.start(options.sessions ?? [])

@@ -436,8 +436,17 @@ function urlSet(urls: Iterable<string> | undefined, field: string): Set<string> 
 
 /** Relay lists of follow lists and NIP-51 lists name members, not people being addressed. */
 function addressesTaggedPeople(kind: number): boolean {
-  return kind !== FOLLOW_LIST_KIND && !(kind >= 10000 && kind < 20000)
+  return kind !== FOLLOW_LIST_KIND && !(kind >= 10000 && kind < 20000) && !PEOPLE_SET_KINDS.has(kind)
 }
+
+/**
+ * NIP-51 sets whose `p` tags list people rather than address them (follow sets, kind-mute sets,
+ * and sets that may hold people): publishing one must not notify everyone in it. Other addressable
+ * kinds (articles, 30023) do mention the people they tag.
+ *
+ * @internal
+ */
+export const PEOPLE_SET_KINDS: ReadonlySet<number> = new Set([30000, 30002, 30003, 30004, 30005, 30007, 30015, 30030, 30063])
 
 /** The user's relay settings as one call reads them (see `#settingsLookup`). */
 interface Settings {
