@@ -49,19 +49,24 @@ export const NOBLE_EXTERNAL = ['@noble/*']
  * point class (no ECDSA code) and the proof-of-work miner behind a dynamic import: createClient
  * 90.7 KB (+4.3 KB lazy), crypto everything 19.4 KB*, typical 10.2 KB*, sign + verify 5.9 KB*,
  * memoryStorage 4.7 KB; each budget is that plus ~10%.
+ *
+ * Raised deliberately in issue 9: createClient to 111 KB (100.9 reached: NIP-51 mutes in feeds, the
+ * per-relay settings honoured by selector and router, approval gates and the spam filter; zaps,
+ * NIP-05 lookups and list editing load lazily, 26 KB on first use), crypto everything to 25.6 KB*
+ * (23.3 reached: the `nip57` namespace and `decodeBolt11`, pure functions of the crypto layer).
  */
 export const ENTRIES = [
   {
     name: 'createClient',
     code: `export { createClient } from '${PACKAGE_NAME}'`,
     goal: { kb: 30, beyondNoble: false },
-    budget: { kb: 100, beyondNoble: false },
+    budget: { kb: 111, beyondNoble: false },
   },
   {
     name: 'crypto (everything)',
     code: `import * as crypto from '${PACKAGE_NAME}/crypto'\nexport { crypto }`,
     goal: { kb: 15, beyondNoble: true },
-    budget: { kb: 21.3, beyondNoble: true },
+    budget: { kb: 25.6, beyondNoble: true },
   },
   {
     name: 'crypto (typical)',

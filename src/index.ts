@@ -47,7 +47,7 @@ export type { AdvertiseTargetsOptions, RelayControlApi, RelayRow, RelayTableOpti
 export type { ApprovalKind, ApprovalsApi, RememberedApproval } from './client/approvals.js'
 export type { Nip05Api, Nip05Lookup, Nip05ResolveOptions, Nip05VerifyOptions, PersonNip05Verdict } from './client/nip05.js'
 export type { InvalidZap, ValidZap, ZapInvoice, ZapOptions, ZapReceipts, ZapReceiptsOptions, ZapTarget, ZapsApi } from './client/zaps.js'
-export { type LnurlPayEndpoint, type LnurlRequestOptions, type ZapInvoiceResponse, fetchPayEndpoint, lnurlPayUrl, requestZapInvoice } from './client/lnurl.js'
+export type { LnurlPayEndpoint, LnurlRequestOptions, ZapInvoiceResponse } from './client/lnurl.js'
 export type { Bolt11Invoice, Bolt11Network } from './crypto/bolt11.js'
 export type { ZapProblem, ZapProblemCode, ZapReceiptVerdict, ZapRequest, ZapRequestVerdict } from './crypto/nip57.js'
 export type { Nip05Identifier, Nip05Resolution, Nip05Verdict, Nip05VerdictReason, Nip05DocumentEntry } from './outbox/nip05.js'

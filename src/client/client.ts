@@ -21,9 +21,12 @@ import { publishEvent } from './publish.js'
 import { searchOwnRelays, searchRelay } from './search.js'
 import { listAlerts, readRelaySettings, setRelays } from './settings.js'
 import { readThread } from './thread.js'
-import { createListsApi, type ListsApi } from './lists.js'
-import { createZapsApi, type ZapsApi } from './zaps.js'
-import { createNip05Api, type Nip05Api } from './nip05.js'
+import type { ListsApi } from './lists.js'
+import { loadBlockedRelaysFromStorage } from './list-store.js'
+import type { ZapsApi } from './zaps.js'
+import type { Nip05Api } from './nip05.js'
+import { forwardTo, lazy } from './lazy.js'
+import { tryParseNip05 } from '../outbox/nip05-identifier.js'
 import { createRelayControlApi, type RelayControlApi } from './relay-control.js'
 import { createApprovalsApi, type ApprovalsApi } from './approvals.js'
 import type {
@@ -414,6 +417,13 @@ export function createClient(options: ClientOptions): Client {
     for (const url of relays) context.evidence.addHint(pubkey, url, 'nip19-hint', at)
     return [pubkey, { ...readOptions, relays: [...(readOptions.relays ?? []), ...relays] }]
   }
+  // Loaded on first use (see lazy.ts): most apps never zap or look up a NIP-05 identifier, and
+  // editing lists is rare next to reading feeds (feeds apply mutes through list-store.ts, up front).
+  // The user's blocked relays are honoured from the start: storage is read now, never the network.
+  loadBlockedRelaysFromStorage(context)
+  const lists = lazy(() => import('./lists.js').then((module) => module.createListsApi(context)))
+  const zaps = lazy(() => import('./zaps.js').then((module) => module.createZapsApi(context)))
+  const nip05 = lazy(() => import('./nip05.js').then((module) => module.createNip05Api(context)))
   return {
     pool: context.pool,
     storage: context.storage,
@@ -422,9 +432,45 @@ export function createClient(options: ClientOptions): Client {
     router: context.router,
     publishQueue: context.queue,
     ready,
-    lists: createListsApi(context),
-    zaps: createZapsApi(context),
-    nip05: createNip05Api(context),
+    lists: forwardTo(lists, [
+      'get',
+      'sets',
+      'edit',
+      'deleteSet',
+      'mutes',
+      'mute',
+      'unmute',
+      'bookmarks',
+      'bookmark',
+      'unbookmark',
+      'pins',
+      'pin',
+      'unpin',
+      'blockedRelays',
+      'blockRelays',
+      'unblockRelays',
+      'searchRelays',
+      'setSearchRelays',
+      'followSets',
+      'followSet',
+      'editFollowSet',
+      'deleteFollowSet',
+      'relaySets',
+      'relaySet',
+      'editRelaySet',
+      'deleteRelaySet',
+    ]),
+    zaps: {
+      zap: (...args) => zaps().then((api) => api.zap(...args)),
+      receipts: (...args) => zaps().then((api) => api.receipts(...args)),
+      payEndpoint: (...args) => zaps().then((api) => api.payEndpoint(...args)),
+    },
+    nip05: {
+      parse: (identifier) => tryParseNip05(identifier),
+      resolve: (...args) => nip05().then((api) => api.resolve(...args)),
+      verify: (...args) => nip05().then((api) => api.verify(...args)),
+      profileVerified: (...args) => nip05().then((api) => api.profileVerified(...args)),
+    },
     relays: createRelayControlApi(context),
     approvals: createApprovalsApi(context),
     getPublicKey: () => context.me(),

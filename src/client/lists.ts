@@ -31,7 +31,7 @@ import type { PublishPlan } from '../outbox/router.js'
 import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
 import { abortError, type ClientContext } from './context.js'
 import { parseEventRef, parsePerson } from './identifiers.js'
-import { cipherOf, findLists, learnOwnList, listState, loadBlockedRelaysFromStorage, newestSetDeletion, parseOwnAware, relayValues, setAddress } from './list-store.js'
+import { cipherOf, findLists, learnOwnList, listState, newestSetDeletion, parseOwnAware, relayValues, setAddress } from './list-store.js'
 import { deliver, ensureLists, signTemplate } from './publish.js'
 import type { EditOptions, PublishResult, ReadOptions } from './types.js'
 
@@ -923,8 +923,6 @@ async function deleteSet(context: ClientContext, kind: number, identifier: strin
 
 /** @internal */
 export function createListsApi(context: ClientContext): ListsApi {
-  // Blocked relays are honoured from the start when storage holds them (never fetched unprompted).
-  loadBlockedRelaysFromStorage(context)
   const get = (kind: number, identifier: string | undefined, options: ListReadOptions = {}): Promise<UserList> => readOne(context, kind, identifier, options)
   const edit = (kind: number, change: ListChange, options: EditOptions & { readonly identifier?: string }, action: string): Promise<ListEditResult> => {
     checkObject(options, 'options')

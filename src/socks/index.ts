@@ -19,3 +19,4 @@
 export { socksProxy, type SocksProxyOptions } from './proxy.js'
 export { SOCKS_REPLY_REASONS, socksConnect, socksReplyReason, type SocksConnectOptions, type SocksEndpoint } from './handshake.js'
 export type { ProxyTransport } from '../relay-pool/types.js'
+export { RelayError, RendezvousError } from '../errors.js'
