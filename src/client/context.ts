@@ -317,6 +317,36 @@ export function abortError(context: ClientContext, cause?: unknown): ClientError
 }
 
 /**
+ * Runs `task` with a signal linked to the caller's and to the client's life, and turns an abort
+ * into the client's error ({@link abortError}); `isAbort` names lower-layer errors that are aborts
+ * too. The link is released however the task ends.
+ *
+ * @example
+ * ```ts
+ * return withLinkedSignal(context, options.signal, (signal) => lookup(name, { signal }), (e) => isRendezvousError(e, 'NIP05_ABORTED'))
+ * ```
+ * @internal
+ */
+export async function withLinkedSignal<T>(
+  context: ClientContext,
+  callerSignal: AbortSignal | undefined,
+  task: (signal: AbortSignal) => Promise<T>,
+  isAbort?: (error: unknown) => boolean,
+): Promise<T> {
+  context.assertOpen()
+  const { signal, release } = context.link(callerSignal)
+  try {
+    if (signal.aborted) throw abortError(context, signal.reason)
+    return await task(signal)
+  } catch (error) {
+    if (signal.aborted || context.closing.aborted || isAbort?.(error) === true) throw abortError(context, error)
+    throw error
+  } finally {
+    release()
+  }
+}
+
+/**
  * The `settings` record where the client remembers its last follow-list edit (`{ eventId,
  * changedAt }`) until a relay holds it, for the `follow-list-unpublished` alert.
  *

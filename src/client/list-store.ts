@@ -109,8 +109,16 @@ export function learnOwnList(context: ClientContext, me: string, parsed: ParsedL
   const held = state.own.get(parsed.kind)
   // The same event parsed again (its private part decrypted since) replaces the copy held.
   if (held !== undefined && held.event.id !== parsed.event.id && !isNewer(parsed.event, held.event)) return
+  // ...but never the other way: a signer that cannot decrypt now (locked, offline) must not lift the
+  // private mutes and blocks read from this very event before.
+  if (held !== undefined && held.event.id === parsed.event.id && !canRead(parsed) && canRead(held.parsed)) return
   state.own.set(parsed.kind, { event: parsed.event, parsed })
   if (parsed.kind === LIST_KINDS.blockedRelays) context.relayConfig.setBlocked(relayValues(parsed))
+}
+
+/** Whether a parse holds the list's private entries (or there were none to read). */
+function canRead(parsed: ParsedList): boolean {
+  return parsed.privateState !== 'unreadable' && parsed.privateState !== 'locked'
 }
 
 function isNewer(a: NostrEvent, b: NostrEvent): boolean {
@@ -144,6 +152,15 @@ function extraRelays(urls: readonly string[] | undefined): string[] {
     if (normalized !== undefined && !out.includes(normalized) && out.length < MAX_EXTRA_RELAYS) out.push(normalized)
   }
   return out
+}
+
+/** Whether the user's relay settings let `url` be read from (not blocked, not `read: false`). */
+function readable(context: ClientContext, url: string): boolean {
+  try {
+    return !context.relayConfig.isBlocked(url) && context.relayConfig.get(url).read !== false
+  } catch {
+    return false
+  }
 }
 
 /** What {@link findLists} found. @internal */
@@ -187,7 +204,11 @@ export async function findLists(context: ClientContext, pubkey: string, kind: nu
   await ensureLists(context, [pubkey], signal)
   const tracked = context.tracker.relayListOf(pubkey)
   const own = options.broad === true ? [...(tracked?.write ?? []), ...(tracked?.read ?? []), ...(tracked?.dm ?? [])] : (tracked?.write ?? [])
-  const relays = [...new Set([...own, ...context.tracker.indexerRelays, ...extraRelays(options.relays)])]
+  // The user's settings rule relays out of reads too: blocked (or rank 0), and `read: false` — except
+  // before an edit (`broad`): a write-only relay of the user's may hold the newest copy, and missing
+  // it would clobber it.
+  const usable = options.broad === true ? (url: string): boolean => !context.relayConfig.isBlocked(url) : (url: string): boolean => readable(context, url)
+  const relays = [...new Set([...own, ...context.tracker.indexerRelays, ...extraRelays(options.relays)])].filter(usable)
   const isSet = isListSetKind(kind)
   const listFilter: Filter = {
     kinds: [kind],

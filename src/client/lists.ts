@@ -770,7 +770,7 @@ async function readOne(context: ClientContext, kind: number, identifier: string 
 
 // ---- editing -------------------------------------------------------------------------------------
 
-/** Where the user's lists go: their outboxes (`my-outbox`), then the indexers not blocked (`indexer`). */
+/** Where the user's lists go: their outboxes (`my-outbox`), then the indexers not blocked nor `write: false` (`indexer`). */
 function listTargets(context: ClientContext, kind: number, me: string): { plan: PublishPlan; targets: PublishTarget[] } {
   // Planned without the list's tags: a follow set's `p` tags are members, not people to notify.
   const probe = { id: '0'.repeat(64), sig: '0'.repeat(128), pubkey: me, kind, content: '', tags: [], created_at: context.nowSeconds() }
@@ -778,11 +778,21 @@ function listTargets(context: ClientContext, kind: number, me: string): { plan: 
   const targets: PublishTarget[] = [...plan.targets]
   const taken = new Set(targets.map((t) => t.url))
   for (const url of context.tracker.indexerRelays) {
-    if (taken.has(url) || context.relayConfig.isBlocked(url)) continue
+    if (taken.has(url) || !writable(context, url)) continue
     taken.add(url)
     targets.push({ url, reason: 'indexer' })
   }
   return { plan, targets }
+}
+
+/** Whether the user's relay settings let anything be published to `url` (not blocked, not `write: false`). */
+function writable(context: ClientContext, url: string): boolean {
+  try {
+    return !context.relayConfig.isBlocked(url) && context.relayConfig.get(url).write !== false
+  } catch {
+    // Not a relay URL the settings know how to read: not one to publish to either.
+    return false
+  }
 }
 
 function noTargets(): ClientError {

@@ -19,6 +19,7 @@ import type { NostrEvent } from '../crypto/event.js'
 import { isValidPublicKey } from '../crypto/keys.js'
 import { decodeLnurl, encodeLnurl } from '../crypto/nip57.js'
 import { ClientError, type ClientErrorCode } from '../errors.js'
+import { readBodyCapped } from '../relay-pool/http.js'
 
 /** Default bound on one LNURL request, in ms. */
 export const LNURL_TIMEOUT_MS = 10_000
@@ -37,7 +38,7 @@ export interface LnurlPayEndpoint {
   readonly callback: string
   /** Smallest amount accepted, in millisatoshis. */
   readonly minSendable: number
-  /** Largest amount accepted, in millisatoshis. */
+  /** Largest amount accepted, in millisatoshis (a larger bound given reads as `Number.MAX_SAFE_INTEGER`). */
   readonly maxSendable: number
   /** LUD-06 metadata (a JSON string), when given. */
   readonly metadata: string | undefined
@@ -60,7 +61,7 @@ export interface LnurlRequestOptions {
   readonly signal?: AbortSignal
 }
 
-/** A zap invoice, checked: {@link requestZapInvoice} returns it. */
+/** A zap invoice, checked (what `client.zaps.zap()` gets from the LNURL server). */
 export interface ZapInvoiceResponse {
   /** The BOLT-11 invoice to pay (`pr`). */
   readonly invoice: string
@@ -99,7 +100,7 @@ const ADDRESS = /^([a-z0-9\-_.+]+)@([a-z0-9.-]+\.[a-z0-9-]+|[a-z0-9-]+)$/
  * for `.onion`).
  * @example
  * ```ts
- * import { lnurlPayUrl } from 'nostr-rendezvous'
+ * // Internal to the client (loaded with `client.zaps`), not a package export.
  * lnurlPayUrl('alice@example.com').url // 'https://example.com/.well-known/lnurlp/alice'
  * ```
  */
@@ -140,37 +141,6 @@ function checkBounds(options: LnurlRequestOptions): { fetch: typeof fetch; timeo
   return { fetch: fetchImpl, timeoutMs, maxBytes }
 }
 
-/** Reads at most `maxBytes` of the body; more is refused without reading it all. */
-async function readCapped(response: Response, maxBytes: number, what: string): Promise<string> {
-  const declared = Number(response.headers.get('content-length'))
-  const tooLarge = (): ClientError => lnurlError('LNURL_RESPONSE_TOO_LARGE', 'The LNURL answer is too large', `${what}: over ${maxBytes} bytes`)
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined)
-    throw tooLarge()
-  }
-  const body = response.body
-  if (body === null) return ''
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined)
-      throw tooLarge()
-    }
-    chunks.push(value)
-  }
-  const bytes = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return new TextDecoder('utf-8', { fatal: false }).decode(bytes)
-}
 
 /**
  * GETs `url` and parses the JSON answer, within the bounds. LUD-01: status codes mean nothing, the
@@ -209,7 +179,10 @@ async function getJson(url: string, options: LnurlRequestOptions, what: string):
     }
     let text: string
     try {
-      text = await readCapped(response, maxBytes, what)
+      const bytes = await readBodyCapped(response, maxBytes, controller.signal, () =>
+        lnurlError('LNURL_RESPONSE_TOO_LARGE', 'The LNURL answer is too large', `${what}: over ${maxBytes} bytes`),
+      )
+      text = new TextDecoder('utf-8', { fatal: false }).decode(bytes)
     } catch (error) {
       throw failed(error)
     }
@@ -240,8 +213,10 @@ function invalidResponse(details: string, cause?: unknown): ClientError {
 
 /** A millisatoshi bound: a positive safe integer. */
 function msats(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw invalidResponse(`${field} is not a positive integer`)
-  return value
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidResponse(`${field} is not a positive integer`)
+  // A bound past what a number holds exactly (servers write 1e19 for "no limit") is as good as no
+  // bound: amounts asked for are safe integers anyway.
+  return Math.min(value, Number.MAX_SAFE_INTEGER)
 }
 
 /**
@@ -283,7 +258,7 @@ export function parsePayResponse(body: Readonly<Record<string, unknown>>, url: s
  * `LNURL_RESPONSE_TOO_LARGE`, `LNURL_INVALID_RESPONSE`, `LNURL_ERROR_STATUS`, `CLIENT_ABORTED`.
  * @example
  * ```ts
- * import { fetchPayEndpoint } from 'nostr-rendezvous'
+ * // Internal to the client (loaded with `client.zaps`), not a package export.
  * const endpoint = await fetchPayEndpoint('alice@example.com')
  * if (endpoint.allowsNostr) console.log('zaps signed by', endpoint.nostrPubkey)
  * ```
@@ -298,6 +273,8 @@ export async function fetchPayEndpoint(input: string, options: LnurlRequestOptio
 function callbackUrl(endpoint: LnurlPayEndpoint, amountMsats: number, zapRequestJson: string): string {
   const url = new URL(endpoint.callback)
   url.hash = ''
+  // A bare trailing '?' (an empty query) is dropped, or the first parameter would be read as '?amount'.
+  if (url.search === '') url.search = ''
   // encodeURIComponent, not URLSearchParams: a space must travel as %20, not '+', or a server that
   // decodes with decodeURIComponent would hash a different description.
   const query = `amount=${amountMsats}&nostr=${encodeURIComponent(zapRequestJson)}&lnurl=${encodeURIComponent(endpoint.lnurl)}`
@@ -319,7 +296,7 @@ function callbackUrl(endpoint: LnurlPayEndpoint, amountMsats: number, zapRequest
  * `LNURL_INVOICE_MISMATCH`, and those of {@link fetchPayEndpoint}.
  * @example
  * ```ts
- * import { fetchPayEndpoint, requestZapInvoice } from 'nostr-rendezvous'
+ * // Internal to the client (loaded with `client.zaps`), not a package export.
  * const endpoint = await fetchPayEndpoint('alice@example.com')
  * const { invoice } = await requestZapInvoice(endpoint, signedZapRequest, 21_000)
  * ```

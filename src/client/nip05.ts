@@ -22,7 +22,7 @@ import {
   parseNip05,
   tryParseNip05,
 } from '../outbox/nip05.js'
-import { abortError, type ClientContext } from './context.js'
+import { type ClientContext, withLinkedSignal } from './context.js'
 import { parsePerson } from './identifiers.js'
 import { profileFromEvent, readProfile } from './profile.js'
 import type { Profile } from './types.js'
@@ -170,19 +170,8 @@ export function createNip05Api(context: ClientContext): Nip05Api {
   })
 
   /** Runs a lookup with the caller's signal linked to the client's life; aborts become the client's errors. */
-  async function guarded<T>(callerSignal: AbortSignal | undefined, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    context.assertOpen()
-    const { signal, release } = context.link(callerSignal)
-    try {
-      if (signal.aborted) throw abortError(context, signal.reason)
-      return await task(signal)
-    } catch (error) {
-      if (signal.aborted || isRendezvousError(error, 'NIP05_ABORTED')) throw abortError(context, error)
-      throw error
-    } finally {
-      release()
-    }
-  }
+  const guarded = <T>(callerSignal: AbortSignal | undefined, task: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+    withLinkedSignal(context, callerSignal, task, (error) => isRendezvousError(error, 'NIP05_ABORTED'))
 
   /** Gives the document's relays to the evidence store for `pubkey`; whether they were taken. */
   function applyRelays(pubkey: string, relays: readonly string[], fetchedAtMs: number): boolean {

@@ -255,13 +255,15 @@ export function createRelayControlApi(context: ClientContext): RelayControlApi {
   return {
     get: (url) => relayConfig.get(url),
     list: () => relayConfig.all(),
-    async configure(url, change) {
+    configure(url, change) {
       context.assertOpen()
-      const preference = await relayConfig.set(url, change)
-      // A relay the user configured by hand counts as approved: drop a "no" the pool kept from an
-      // earlier approval question so the new setting takes effect without a restart.
-      if (preference.rank > 0) context.pool.forgetApproval(preference.url)
-      return preference
+      // Not async: a malformed change throws at once, as documented.
+      return relayConfig.set(url, change).then((preference) => {
+        // A relay the user configured by hand counts as approved: drop a "no" the pool kept from
+        // an earlier approval question so the new setting takes effect without a restart.
+        if (preference.rank > 0) context.pool.forgetApproval(preference.url)
+        return preference
+      })
     },
     reset(url) {
       context.assertOpen()

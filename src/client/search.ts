@@ -68,7 +68,7 @@ export async function searchRelay(context: ClientContext, relay: string, query: 
  * @param options - `kinds`, `limit` (default 20), `signal`.
  * @returns the first answering relay's events, and every relay asked.
  * @throws TypeError for an empty query or malformed kinds; ClientError `CLIENT_NO_SEARCH_RELAYS`
- * (the user has no search relays: nothing sent), `CLIENT_SEARCH_UNSUPPORTED` (none lists NIP-50:
+ * (the user has no search relays, or every one is blocked or `read: false`: nothing sent), `CLIENT_SEARCH_UNSUPPORTED` (none lists NIP-50:
  * none was asked), `CLIENT_NO_SIGNER` (no user), `CLIENT_ABORTED`, `CLIENT_CLOSED`. When every
  * relay asked failed, the last one's outcome is returned (as for a named relay).
  * @internal
@@ -80,9 +80,15 @@ export async function searchOwnRelays(context: ClientContext, query: string, opt
   const { signal, release } = context.link(options.signal)
   try {
     const list = await ownList(context, LIST_KINDS.searchRelays, signal)
-    const urls = list === undefined ? [] : relayValues(list)
-    if (urls.length === 0) {
+    const listed = list === undefined ? [] : relayValues(list)
+    if (listed.length === 0) {
       throw new ClientError('CLIENT_NO_SEARCH_RELAYS', 'The user has no search relays', { details: 'set some with client.lists.setSearchRelays() or name a relay' })
+    }
+    // The relay settings hold here too: a blocked (rank 0) or `read: false` relay is not asked,
+    // not even for its NIP-11 document over HTTP.
+    const urls = listed.filter((url) => !context.relayConfig.isBlocked(url) && context.relayConfig.get(url).read !== false)
+    if (urls.length === 0) {
+      throw new ClientError('CLIENT_NO_SEARCH_RELAYS', 'Every search relay of the user is blocked or marked read: false', { details: listed.join(', ') })
     }
     const asked: RelayReadOutcome[] = []
     const unsupported: string[] = []

@@ -231,7 +231,19 @@ async function setRelaysNow(
       signed.map(async ({ list, event }): Promise<[number, PublishResult]> => {
         const plan = context.router.advertisePlan(me, { extraRelays: [...advertiseTo, ...list.relays], follows })
         const targets: PublishTarget[] = plan.targets.map(({ url }) => ({ url, reason: 'advertise' }))
-        const { report, delivery } = await deliver(context, event, targets, 'first-answers', signal)
+        let sent
+        try {
+          sent = await deliver(context, event, targets, 'first-answers', signal)
+        } catch (error) {
+          // An abort ends the wait only: the list is queued and will be delivered, so the client
+          // routes by it from now on, as it would have after the wait.
+          if (isRendezvousError(error, 'CLIENT_ABORTED')) {
+            context.evidence.applyRelayList(event)
+            if (list.kind === DM_RELAY_LIST_KIND) refreshDmRelays(context, me, context.closing).catch(() => {})
+          }
+          throw error
+        }
+        const { report, delivery } = sent
         // Applied once queued (the queue delivers it from here on): a list that could not be
         // queued must not change where the client reads and writes.
         context.evidence.applyRelayList(event)

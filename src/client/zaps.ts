@@ -14,7 +14,7 @@ import { type ZapProblem, type ZapReceiptVerdict, ZAP_RECEIPT_KIND, buildZapRequ
 import { ClientError } from '../errors.js'
 import type { Filter } from '../relay-pool/types.js'
 import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
-import { abortError, type ClientContext } from './context.js'
+import { abortError, type ClientContext, withLinkedSignal } from './context.js'
 import { parseEventRef, parsePerson } from './identifiers.js'
 import { type LnurlPayEndpoint, fetchPayEndpoint, requestZapInvoice } from './lnurl.js'
 import { readProfile } from './profile.js'
@@ -131,7 +131,10 @@ export interface ZapReceipts {
   readonly zaps: ValidZap[]
   /** Receipts that failed a check, with the reasons. */
   readonly invalid: InvalidZap[]
-  /** The sum of the valid zaps, in millisatoshis. */
+  /**
+   * The sum of the valid zaps, in millisatoshis, exact: a receipt that would take it past
+   * `Number.MAX_SAFE_INTEGER` is counted as invalid (`bad-amount`) instead.
+   */
   readonly totalMsats: number
   /** How each relay asked answered. */
   readonly relays: RelayQueryReport[]
@@ -267,19 +270,7 @@ export function createZapsApi(context: ClientContext): ZapsApi {
   const endpoints = new Map<string, { endpoint: LnurlPayEndpoint; at: number }>()
 
   /** Runs `task` with a signal linked to the caller's and the client's; aborts become CLIENT_ABORTED / CLIENT_CLOSED. */
-  async function linked<T>(callerSignal: AbortSignal | undefined, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    context.assertOpen()
-    const { signal, release } = context.link(callerSignal)
-    try {
-      if (signal.aborted) throw abortError(context, signal.reason)
-      return await task(signal)
-    } catch (error) {
-      if (signal.aborted || context.closing.aborted) throw abortError(context, error)
-      throw error
-    } finally {
-      release()
-    }
-  }
+  const linked = <T>(callerSignal: AbortSignal | undefined, task: (signal: AbortSignal) => Promise<T>): Promise<T> => withLinkedSignal(context, callerSignal, task)
 
   async function ensureLists(pubkeys: readonly string[], signal: AbortSignal): Promise<void> {
     try {
@@ -448,7 +439,8 @@ export function createZapsApi(context: ClientContext): ZapsApi {
           ...(options.since !== undefined && { since: options.since }),
           ...(options.until !== undefined && { until: options.until }),
         }
-        const usable = (urls: readonly string[]): string[] => urls.filter((url) => !context.relayConfig.isBlocked(url))
+        // The user's settings hold for reads: not a blocked (or rank 0) relay, nor one marked `read: false`.
+        const usable = (urls: readonly string[]): string[] => urls.filter((url) => !context.relayConfig.isBlocked(url) && context.relayConfig.get(url).read !== false)
         const first = usable(
           relayUrls([
             ...context.router.mentionsOf(recipient).relays,
@@ -505,6 +497,7 @@ export function createZapsApi(context: ClientContext): ZapsApi {
         const zaps: ValidZap[] = []
         const invalid: InvalidZap[] = []
         const paid = new Set<string>()
+        let total = 0n
         // Oldest first, so that of two receipts for one invoice the first published counts.
         const ordered = [...found.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1))
         for (const receipt of ordered) {
@@ -514,7 +507,8 @@ export function createZapsApi(context: ClientContext): ZapsApi {
             invalid.push({ receipt, problems: verdict.problems })
             continue
           }
-          if (amount > BigInt(Number.MAX_SAFE_INTEGER)) {
+          // Counted exactly: the total is a number too, and no one checks a receipt was really paid.
+          if (total + amount > BigInt(Number.MAX_SAFE_INTEGER)) {
             invalid.push({ receipt, problems: [{ code: 'bad-amount', message: 'the amount is too large to count' }] })
             continue
           }
@@ -523,6 +517,7 @@ export function createZapsApi(context: ClientContext): ZapsApi {
             continue
           }
           paid.add(verdict.invoice.paymentHash)
+          total += amount
           const request = verdict.zapRequest
           zaps.push({
             receipt,
@@ -537,8 +532,7 @@ export function createZapsApi(context: ClientContext): ZapsApi {
           })
         }
         zaps.reverse()
-        const totalMsats = zaps.reduce((sum, zap) => sum + zap.amountMsats, 0)
-        return { recipient, nostrPubkey, zaps, invalid, totalMsats, relays: reports }
+        return { recipient, nostrPubkey, zaps, invalid, totalMsats: Number(total), relays: reports }
       })
     },
 

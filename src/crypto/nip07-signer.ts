@@ -12,10 +12,9 @@
  */
 import { CryptoError } from '../errors.js'
 import { hexToBytes } from './bytes.js'
-import { type EventTemplate, type NostrEvent, copyTags, eventShapeProblem, nowSeconds, pickEventFields, serializeEvent } from './event.js'
+import { type EventTemplate, type NostrEvent, copyTags, nowSeconds, serializeEvent } from './event.js'
 import { isValidPublicKey } from './keys.js'
-import { verifyEvent } from './signature.js'
-import type { Signer, SignerCipher } from './signer.js'
+import { checkSignedEvent, type SignedEventExpectation, type Signer, type SignerCipher } from './signer.js'
 
 /** The NIP-04 or NIP-44 object of a NIP-07 extension. */
 export interface Nip07Cipher {
@@ -206,29 +205,8 @@ function invalidEvent(details: string): CryptoError {
 }
 
 /** Accepts the extension's event only if it is exactly what was asked for, signed by the right key. */
-function checkSigned(
-  signed: unknown,
-  expected: { pubkey: string; created_at: number; kind: number; tags: string[][]; content: string },
-  createdAtFixed: boolean,
-): NostrEvent {
-  // Check a plain-data snapshot, never the extension's object: getters or a Proxy could answer the
-  // checks with one value and the caller with another.
-  let snapshot: unknown
-  try {
-    snapshot = JSON.parse(JSON.stringify(signed))
-  } catch {
-    throw invalidEvent('event is not plain JSON data')
-  }
-  const problem = eventShapeProblem(snapshot)
-  if (problem) throw invalidEvent(problem)
-  const e = snapshot as NostrEvent
-  if (e.pubkey !== expected.pubkey) throw invalidEvent('pubkey is not the signer’s public key')
-  if (e.kind !== expected.kind) throw invalidEvent('kind differs from the request')
-  if (e.content !== expected.content) throw invalidEvent('content differs from the request')
-  if (JSON.stringify(e.tags) !== JSON.stringify(expected.tags)) throw invalidEvent('tags differ from the request')
-  if (createdAtFixed && e.created_at !== expected.created_at) throw invalidEvent('created_at differs from the request')
-  // Only the seven NIP-01 fields: extensions may add properties of their own.
-  const event = pickEventFields(e)
-  if (!verifyEvent(event)) throw invalidEvent('id or signature does not verify')
-  return event
+function checkSigned(signed: unknown, expected: SignedEventExpectation, createdAtFixed: boolean): NostrEvent {
+  const checked = checkSignedEvent(signed, expected, { createdAt: createdAtFixed })
+  if ('problem' in checked) throw invalidEvent(checked.problem)
+  return checked.event
 }

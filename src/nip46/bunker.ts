@@ -21,10 +21,10 @@ import { isValidPublicKey } from '../crypto/keys.js'
 import type { Signer } from '../crypto/signer.js'
 import { CryptoError, RendezvousError } from '../errors.js'
 import { createRelayPool, type RelayPool, type RelayPoolOptions } from '../relay-pool/pool.js'
-import type { RelayOrigin } from '../relay-pool/types.js'
-import { createMainThreadVerifier } from '../relay-pool/verifier.js'
+import type { ProxyTransport, RelayOrigin } from '../relay-pool/types.js'
 import { describeReport, Nip46Channel, type ChannelMessage, type DropCounts, type Listening, type SendTarget } from './channel.js'
 import { normalizePermissions, parsePermissions, permits } from './permissions.js'
+import { assertProxyOrPool, nip46PoolOptions } from './pool-options.js'
 import { DEFAULT_MAX_CONTENT_LENGTH, newRequestId, newSecret, parseRequest, type CipherScheme, type Nip46Request } from './protocol.js'
 import { assertRateLimit, TokenBucket, type RateLimit } from './rate-limit.js'
 import { assertRelays, assertSecret, buildBunkerUri, MAX_URI_RELAYS, parseNostrConnectUri, sanitizeClientMetadata, type ClientMetadata } from './uri.js'
@@ -97,6 +97,11 @@ export interface BunkerOptions {
   readonly pool?: RelayPool
   /** Options of the pool the bunker creates when `pool` is not given. */
   readonly poolOptions?: RelayPoolOptions
+  /**
+   * The app's proxy (`socksProxy()` from `nostr-rendezvous/socks`): the pool the bunker creates
+   * opens every socket and NIP-11 request through it. Not with `pool` (a TypeError). @default none: direct
+   */
+  readonly proxy?: ProxyTransport
   /** The first connection secret. @default 16 random bytes, hex */
   readonly secret?: string
   /**
@@ -228,6 +233,7 @@ export async function createBunker(options: BunkerOptions): Promise<Bunker> {
   if (typeof bunkerSigner.signEvent !== 'function') throw new TypeError('options.bunkerSigner must be a Signer')
   const relays = assertRelays(options.relays, 'options.relays')
   if (options.secret !== undefined) assertSecret(options.secret, 'options.secret')
+  assertProxyOrPool(options)
   const settings = {
     approvalTimeoutMs: positiveInteger(options.approvalTimeoutMs, DEFAULT_APPROVAL_TIMEOUT_MS, 'approvalTimeoutMs'),
     maxPendingPerClient: positiveInteger(options.maxPendingPerClient, 8, 'maxPendingPerClient'),
@@ -290,7 +296,7 @@ class BunkerImpl {
     this.#onError = options.onError ?? ((error) => console.error('nostr-rendezvous/nip46 bunker:', error))
     this.#strangers = new TokenBucket(resolved.strangerRateLimit, Date.now)
     this.#ownPool = options.pool === undefined
-    this.#pool = options.pool ?? createRelayPool({ verifier: createMainThreadVerifier(), ...options.poolOptions })
+    this.#pool = options.pool ?? createRelayPool(nip46PoolOptions(options.proxy, options.poolOptions))
     this.#channel = new Nip46Channel({
       pool: this.#pool,
       signer: resolved.bunkerSigner,

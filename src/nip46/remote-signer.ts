@@ -18,18 +18,17 @@
  * @module
  */
 import { assertBytes, hexToBytes, wipe } from '../crypto/bytes.js'
-import { copyTags, eventShapeProblem, nowSeconds, pickEventFields, serializeEvent, type EventTemplate, type NostrEvent } from '../crypto/event.js'
+import { copyTags, nowSeconds, serializeEvent, type EventTemplate, type NostrEvent } from '../crypto/event.js'
 import { generateSecretKey, getPublicKey, isValidPublicKey } from '../crypto/keys.js'
 import { createSecretKeySigner, type SecretKeySigner } from '../crypto/secret-key-signer.js'
-import { verifyEvent } from '../crypto/signature.js'
-import type { Signer, SignerCipher } from '../crypto/signer.js'
+import { checkSignedEvent, type SignedEventExpectation, type Signer, type SignerCipher } from '../crypto/signer.js'
 import { CryptoError } from '../errors.js'
 import { createRelayPool, type RelayPool, type RelayPoolOptions } from '../relay-pool/pool.js'
-import type { RelayOrigin } from '../relay-pool/types.js'
+import type { ProxyTransport, RelayOrigin } from '../relay-pool/types.js'
 import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
-import { createMainThreadVerifier } from '../relay-pool/verifier.js'
 import { describeReport, Nip46Channel, type ChannelMessage, type DropCounts, type Listening } from './channel.js'
 import { formatPermissions, normalizePermissions } from './permissions.js'
+import { assertProxyOrPool, nip46PoolOptions } from './pool-options.js'
 import { DEFAULT_MAX_CONTENT_LENGTH, newRequestId, newSecret, parseResponse, sanitizeRemoteText } from './protocol.js'
 import { TokenBucket } from './rate-limit.js'
 import { assertClientMetadata, assertRelays, assertSecret, buildNostrConnectUri, MAX_LINK_LENGTH, MAX_URI_RELAYS, parseBunkerUri, type BunkerPointer, type ClientMetadata } from './uri.js'
@@ -63,6 +62,13 @@ export interface RemoteSignerOptions {
   readonly pool?: RelayPool
   /** Options of the pool the signer creates when `pool` is not given. */
   readonly poolOptions?: RelayPoolOptions
+  /**
+   * The app's proxy (`socksProxy()` from `nostr-rendezvous/socks`, the one given to
+   * `createClient`): the pool the signer creates opens every socket and NIP-11 request through it,
+   * so a Tor user's traffic to the bunker's relays is not direct. Not with `pool` (a TypeError:
+   * configure that pool yourself). @default none: direct connections
+   */
+  readonly proxy?: ProxyTransport
   /** Permissions to ask for, e.g. `['sign_event:1', 'nip44_encrypt']` or `'sign_event:1,nip44_encrypt'`. */
   readonly perms?: string | readonly string[]
   /** The app's name, URL and image, shown by the bunker. */
@@ -226,7 +232,7 @@ function invalidEvent(details: string): CryptoError {
 }
 
 /** Accepts the bunker's event only if it is exactly what was asked for, signed by the user's key. */
-function checkSignedEvent(result: unknown, expected: { pubkey: string; created_at: number; kind: number; tags: string[][]; content: string }): NostrEvent {
+function checkSignedResult(result: unknown, expected: SignedEventExpectation): NostrEvent {
   let value = result
   if (typeof value === 'string') {
     try {
@@ -235,17 +241,9 @@ function checkSignedEvent(result: unknown, expected: { pubkey: string; created_a
       throw invalidEvent('the result is not JSON')
     }
   }
-  const problem = eventShapeProblem(value)
-  if (problem) throw invalidEvent(problem)
-  const e = value as NostrEvent
-  if (e.pubkey !== expected.pubkey) throw invalidEvent('pubkey is not the user’s public key')
-  if (e.kind !== expected.kind) throw invalidEvent('kind differs from the request')
-  if (e.content !== expected.content) throw invalidEvent('content differs from the request')
-  if (JSON.stringify(e.tags) !== JSON.stringify(expected.tags)) throw invalidEvent('tags differ from the request')
-  if (e.created_at !== expected.created_at) throw invalidEvent('created_at differs from the request')
-  const event = pickEventFields(e)
-  if (!verifyEvent(event)) throw invalidEvent('id or signature does not verify')
-  return event
+  const checked = checkSignedEvent(value, expected)
+  if ('problem' in checked) throw invalidEvent(checked.problem)
+  return checked.event
 }
 
 /** The connection to one bunker: pending requests, the subscription, the client key. */
@@ -272,6 +270,7 @@ class RemoteConnection {
   #closing: Promise<void> | undefined
 
   constructor(options: RemoteSignerOptions, relays: string[]) {
+    assertProxyOrPool(options)
     this.#timeoutMs = positive(options.timeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 'timeoutMs')
     this.#authTimeoutMs = positive(options.authTimeoutMs, DEFAULT_AUTH_TIMEOUT_MS, 'authTimeoutMs')
     const maxContentLength = positive(options.maxContentLength, DEFAULT_MAX_CONTENT_LENGTH, 'maxContentLength')
@@ -291,7 +290,7 @@ class RemoteConnection {
     }
     this.#ownPool = options.pool === undefined
     try {
-      this.#pool = options.pool ?? createRelayPool({ verifier: createMainThreadVerifier(), ...options.poolOptions })
+      this.#pool = options.pool ?? createRelayPool(nip46PoolOptions(options.proxy, options.poolOptions))
     } catch (error) {
       this.#client.close() // bad pool options: do not leave the key copy behind
       throw error
@@ -559,7 +558,7 @@ function remoteSignerOf(connection: RemoteConnection): RemoteSigner {
       serializeEvent({ ...fields, pubkey: userPubkey })
       const { kind, content, tags, created_at: createdAt } = fields
       const result = await connection.request('sign_event', [JSON.stringify({ kind, content, tags, created_at: createdAt })])
-      return checkSignedEvent(result, { ...fields, pubkey: userPubkey })
+      return checkSignedResult(result, { ...fields, pubkey: userPubkey })
     },
     nip04: cipher('nip04'),
     nip44: cipher('nip44'),

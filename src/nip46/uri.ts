@@ -77,6 +77,13 @@ function preview(text: string): string {
   return JSON.stringify(cleaned.length > 60 ? `${cleaned.slice(0, 60)}…` : cleaned)
 }
 
+/** What a string that is not a token looks like, without showing any of it (it may be a key). */
+function describeInput(text: string): string {
+  if (/^n(?:crypt)?sec1/i.test(text)) return 'what looks like a secret key (never paste it into a token)'
+  const scheme = /^([a-z][a-z0-9+.-]{0,30}):/i.exec(text)?.[1]
+  return scheme !== undefined && !/^[0-9a-f]+$/i.test(scheme) ? `a ${scheme.toLowerCase()}: link` : `${text.length} characters of something else`
+}
+
 interface SplitUri {
   readonly pubkey: string
   readonly params: URLSearchParams
@@ -91,7 +98,8 @@ function splitUri(input: unknown, scheme: 'bunker' | 'nostrconnect'): SplitUri {
   if (text.slice(0, prefix.length).toLowerCase() !== prefix) {
     const other = scheme === 'bunker' ? 'nostrconnect://' : 'bunker://'
     const hint = text.toLowerCase().startsWith(other) ? ` (this is a ${other} token)` : ''
-    throw invalid(`expected a ${prefix} token${hint}, got ${preview(text.slice(0, 40))}`)
+    // Never the text itself: what lands in a token field by mistake may be a secret key.
+    throw invalid(`expected a ${prefix} token${hint}, got ${describeInput(text)}`)
   }
   if (text.includes('#')) throw invalid('unexpected #fragment')
   const rest = text.slice(prefix.length)
@@ -100,7 +108,8 @@ function splitUri(input: unknown, scheme: 'bunker' | 'nostrconnect'): SplitUri {
   if (key.endsWith('/')) key = key.slice(0, -1)
   const who = scheme === 'bunker' ? 'remote signer' : 'client'
   if (/^npub1/i.test(key)) throw invalid(`the ${who} public key must be hex, not an npub`)
-  if (!/^[0-9a-fA-F]{64}$/.test(key)) throw invalid(`the ${who} public key must be 64 hex characters, got ${preview(key)}`)
+  if (/^n(?:crypt)?sec1/i.test(key)) throw invalid(`the ${who} public key must be hex; this looks like a secret key (never paste it into a token)`)
+  if (!/^[0-9a-fA-F]{64}$/.test(key)) throw invalid(`the ${who} public key must be 64 hex characters, got ${key.length} characters`)
   const pubkey = key.toLowerCase()
   if (!isValidPublicKey(pubkey)) throw invalid(`the ${who} public key is not a point on secp256k1`)
   let params: URLSearchParams

@@ -623,10 +623,49 @@ function threadIds(event: NostrEvent): string[] {
   return [eTags[0]![1]!, eTags[eTags.length - 1]![1]!]
 }
 
+/** A letter or digit: what a word is made of. */
+const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u
+/** Scripts written without spaces between words: there a muted word can only be found as a substring. */
+const NO_SPACES = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u
+
+/** Whether `a` and `b`, side by side, are parts of one word (so a match between them is inside a word). */
+function joined(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false
+  return WORD_CHAR.test(a) && WORD_CHAR.test(b) && !NO_SPACES.test(a) && !NO_SPACES.test(b)
+}
+
+/**
+ * Whether `text` holds `word` as a whole word (or phrase): muting "ass" must not hide "class", nor
+ * "eth" hide "something". Both are lower-case already.
+ */
+function containsWord(text: string, word: string): boolean {
+  const first = charAt(word, 0)
+  const last = charBefore(word, word.length)
+  // Bounded: each round moves past the previous match.
+  for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
+    if (!joined(charBefore(text, at), first) && !joined(last, charAt(text, at + word.length))) return true
+  }
+  return false
+}
+
+/** The whole character (code point) starting at `index`, or `undefined` past the end. */
+function charAt(text: string, index: number): string | undefined {
+  return index >= text.length ? undefined : String.fromCodePoint(text.codePointAt(index)!)
+}
+
+/** The whole character (code point) ending just before `index`, or `undefined` at the start. */
+function charBefore(text: string, index: number): string | undefined {
+  if (index <= 0) return undefined
+  const low = text.charCodeAt(index - 1)
+  const start = index >= 2 && low >= 0xdc00 && low <= 0xdfff ? index - 2 : index - 1
+  return String.fromCodePoint(text.codePointAt(start)!)
+}
+
 /**
  * Why `event` is hidden by the mute rules, or `undefined` when it is not: its author is muted (or,
  * for a repost, the reposted author named in its `p` tag), it carries a muted hashtag, its content
- * contains a muted word (case-insensitive), or it is, or belongs to (NIP-10 root or parent), a
+ * contains a muted word as a whole word or phrase (case-insensitive; "ass" does not hide "class";
+ * in Chinese, Japanese, Thai and other scripts without spaces, anywhere), or it is, or belongs to (NIP-10 root or parent), a
  * muted thread. Mentions (`e` tags marked `mention`) do not count.
  *
  * @param event - the event.
@@ -648,7 +687,7 @@ export function mutedReason(event: NostrEvent, rules: MuteRules): MuteReason | u
   }
   if (rules.words.length > 0 && typeof event.content === 'string' && event.content !== '') {
     const text = event.content.toLowerCase()
-    if (rules.words.some((word) => text.includes(word))) return 'word'
+    if (rules.words.some((word) => containsWord(text, word))) return 'word'
   }
   if (rules.threads.size > 0) {
     if (rules.threads.has(event.id)) return 'thread'

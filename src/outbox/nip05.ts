@@ -20,6 +20,7 @@
 import { isValidPublicKey } from '../crypto/keys.js'
 import { OutboxError, type OutboxErrorCode } from '../errors.js'
 import { raceAbort } from '../relay-pool/abort.js'
+import { discardBody, readBodyCapped } from '../relay-pool/http.js'
 import { LruMap } from '../relay-pool/lru.js'
 import type { JsonValue, Storage } from '../storage/types.js'
 import { parseNip05Relays } from './relay-lists.js'
@@ -148,55 +149,10 @@ function fetchSettings(options: { fetch?: unknown; timeoutMs?: unknown; maxBytes
   }
 }
 
-/** Releases a body nobody will read, so its connection is not held open. */
-function discardBody(response: Response | undefined): void {
-  try {
-    response?.body?.cancel().catch(() => {})
-  } catch {
-    // A body that is locked or already gone holds nothing.
-  }
-}
-
 function isRedirect(response: Response): boolean {
   // `opaqueredirect` is what browsers give for `redirect: 'manual'`; Node gives the 3xx itself;
   // `redirected` catches a fetch (a proxy's, a test's) that followed it anyway.
   return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400) || response.redirected === true
-}
-
-async function readCapped(response: Response, where: string, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
-  const tooLarge = (): OutboxError =>
-    new OutboxError('NIP05_TOO_LARGE', 'NIP-05 document is too large', { details: `${where}: more than ${maxBytes} bytes` })
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
-  if (declared > maxBytes) {
-    discardBody(response)
-    throw tooLarge()
-  }
-  const body = response.body
-  if (!body) return new Uint8Array(0)
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  try {
-    for (;;) {
-      // Raced with the signal: a stream that ignores cancellation must not outlast the timeout.
-      const { done, value } = await raceAbort(reader.read(), signal, () => signal.reason)
-      if (done) break
-      total += value.byteLength
-      // Counted as it arrives: Content-Length may be absent (chunked) or a lie.
-      if (total > maxBytes) throw tooLarge()
-      chunks.push(value)
-    }
-  } catch (error) {
-    reader.cancel().catch(() => {})
-    throw error
-  }
-  const bytes = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
 }
 
 /**
@@ -258,7 +214,9 @@ async function fetchEntry(id: Nip05Identifier, settings: FetchSettings, signal: 
       discardBody(response)
       throw new OutboxError('NIP05_FETCH_FAILED', 'NIP-05 endpoint refused the request', { details: `${where}: HTTP ${response.status}` })
     }
-    const bytes = await readCapped(response, where, settings.maxBytes, controller.signal)
+    const bytes = await readBodyCapped(response, settings.maxBytes, controller.signal, () =>
+      new OutboxError('NIP05_TOO_LARGE', 'NIP-05 document is too large', { details: `${where}: more than ${settings.maxBytes} bytes` }),
+    )
     let json: unknown
     try {
       json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))

@@ -18,7 +18,7 @@ import { NEVER_ABORTED, raceAbort, withTimeout } from './abort.js'
 import type { FailureKind, RelayBackoff } from './backoff.js'
 import { HealthBook, type RelayStats } from './health.js'
 import { encodeAuth, encodeClose, encodeEventMessage, parseRelayMessage, type RelayMessage } from './messages.js'
-import type { MachinePrefix, RelayLimits, WebSocketFactory, WebSocketLike } from './types.js'
+import type { MachinePrefix, RelayLimits, RelayOrigin, WebSocketFactory, WebSocketLike } from './types.js'
 
 /** The answer to an EVENT or AUTH message, or why none came. */
 export type OkAnswer =
@@ -43,6 +43,8 @@ export interface WireSubscription {
    * it reconnects (live subscriptions).
    */
   onDisconnect(error: RelayError): boolean
+  /** Who chose the relay for this subscription: a reconnect is admitted and approved as for it. */
+  readonly origin?: RelayOrigin
 }
 
 /** What the pool lends each connection. */
@@ -64,6 +66,11 @@ export interface ConnectionServices {
   acquireSlot(connection: RelayConnection, signal: AbortSignal): Promise<void>
   /** Gives the place back. */
   releaseSlot(connection: RelayConnection): void
+  /**
+   * Whether a dropped connection may come back for subscriptions of this origin: the relay is still
+   * allowed, not blocked and approved (the app may have withdrawn its yes since). Never rejects.
+   */
+  reconnectAllowed(origin: RelayOrigin): boolean | Promise<boolean>
   /** Whether the AUTH policy allows authenticating to this relay. */
   authAllowed(): Promise<boolean>
   /** A relay NOTICE, for the app. */
@@ -104,6 +111,8 @@ export class RelayConnection {
 
   #idleTimer: ReturnType<typeof setTimeout> | undefined
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined
+  /** The reconnect's gates are being asked (see #scheduleReconnect). */
+  #reconnectPending = false
   #lastUsed: number
 
   constructor(services: ConnectionServices) {
@@ -640,17 +649,54 @@ export class RelayConnection {
   }
 
   #scheduleReconnect(): void {
-    if (this.#poolClosed || this.#resumable.size === 0 || this.#reconnectTimer !== undefined) return
+    if (this.#poolClosed || this.#resumable.size === 0 || this.#reconnectTimer !== undefined || this.#reconnectPending) return
     const delay = Math.max(0, this.#services.backoff.remainingMs())
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined
       if (this.#resumable.size === 0 || this.#poolClosed) return
-      const controller = new AbortController()
-      this.open(controller.signal).catch(() => {
-        // A failed reconnect is recorded in the backoff; try again after its delay.
-        this.#scheduleReconnect()
+      // The gates again, as for a new subscription: the relay may have been blocked or its approval
+      // withdrawn while the socket was up. Guarded so a question pending meanwhile is asked once.
+      this.#reconnectPending = true
+      this.#gateResumable().then((anyLeft) => {
+        this.#reconnectPending = false
+        if (!anyLeft || this.#resumable.size === 0 || this.#poolClosed) return
+        const controller = new AbortController()
+        this.open(controller.signal).catch(() => {
+          // A failed reconnect is recorded in the backoff; try again after its delay.
+          this.#scheduleReconnect()
+        })
       })
     }, delay)
+  }
+
+  /** Drops the resumable subscriptions whose origin may no longer reach the relay; true when some remain. */
+  async #gateResumable(): Promise<boolean> {
+    const byOrigin = new Map<RelayOrigin, WireSubscription[]>()
+    for (const subscription of this.#resumable) {
+      const origin = subscription.origin ?? 'discovered'
+      byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), subscription])
+    }
+    // The app's own choices first: their answer is what a shared, per-relay approval remembers.
+    const origins = [...byOrigin.keys()].sort((a, b) => (a === 'configured' ? -1 : b === 'configured' ? 1 : 0))
+    for (const origin of origins) {
+      let allowed: boolean
+      try {
+        allowed = (await this.#services.reconnectAllowed(origin)) === true
+      } catch {
+        allowed = false
+      }
+      if (allowed) continue
+      const refused = new RelayError('RELAY_REFUSED_BY_POLICY', 'Not reconnecting: the relay is no longer allowed', { details: this.url })
+      for (const subscription of byOrigin.get(origin) ?? []) {
+        this.#resumable.delete(subscription)
+        try {
+          subscription.onDisconnect(refused)
+        } catch {
+          // A subscription's bookkeeping failing must not keep the relay alive.
+        }
+      }
+    }
+    return this.#resumable.size > 0
   }
 
   #scheduleIdleCheck(): void {

@@ -15,6 +15,7 @@ import { RelayError } from '../errors.js'
 import { LruMap } from './lru.js'
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './types.js'
 import { raceAbort } from './abort.js'
+import { discardBody, readBodyCapped } from './http.js'
 
 /**
  * The `limitation` block of a NIP-11 document, after checking. A field is present only when the
@@ -349,53 +350,10 @@ function checkPositiveInteger(value: unknown, field: string, max: number): numbe
   return value
 }
 
-/** Releases a body nobody will read, so its connection is not held open. */
-function discardBody(response: Response): void {
-  try {
-    response.body?.cancel().catch(() => {})
-  } catch {
-    // A body that is locked or already gone holds nothing.
-  }
-}
-
 function tooLarge(url: string, maxBytes: number): RelayError {
   return new RelayError('RELAY_INFORMATION_INVALID', 'Relay information document is too large', {
     details: `${url}: more than ${maxBytes} bytes`,
   })
-}
-
-async function readCapped(response: Response, url: string, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
-  if (declared > maxBytes) {
-    discardBody(response)
-    throw tooLarge(url, maxBytes)
-  }
-  const body = response.body
-  if (!body) return new Uint8Array(0)
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  try {
-    for (;;) {
-      // Raced with the signal: a stream that ignores cancellation must not outlast the timeout.
-      const { done, value } = await raceAbort(reader.read(), signal, () => signal.reason)
-      if (done) break
-      total += value.byteLength
-      // Counted as it arrives: Content-Length may be absent or wrong (chunked encoding, a liar).
-      if (total > maxBytes) throw tooLarge(url, maxBytes)
-      chunks.push(value)
-    }
-  } catch (err) {
-    reader.cancel().catch(() => {})
-    throw err
-  }
-  const bytes = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
 }
 
 /**
@@ -481,7 +439,7 @@ export async function fetchRelayInformation(relayUrl: string, options: FetchRela
         details: `${url}: HTTP ${response.status}`,
       })
     }
-    const bytes = await readCapped(response, url, maxBytes, controller.signal)
+    const bytes = await readBodyCapped(response, maxBytes, controller.signal, () => tooLarge(url, maxBytes))
     let json: unknown
     try {
       json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))

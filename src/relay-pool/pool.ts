@@ -261,6 +261,8 @@ export class RelayPool {
   readonly #verifier: EventVerifier
   readonly #seenPairs: LruSet<string>
   readonly #information: RelayInformationCache | undefined
+  /** NIP-11 goes through `globalThis.fetch` (no `fetch` option): not a proxy's. */
+  readonly #defaultFetch: boolean
   readonly #now: () => number
   /** `approveConnect` answers by relay: a boolean once known, the shared question while pending. */
   readonly #approvals = new Map<string, boolean | Promise<boolean>>()
@@ -301,6 +303,8 @@ export class RelayPool {
       verifier: this.#verifier,
     })
     this.#seenPairs = new LruSet(this.#settings.seenCacheSize)
+    // The default fetch resolves names locally: never for a .onion relay (see #nip11Allowed).
+    this.#defaultFetch = options.fetch === undefined
     const fetchImpl = options.fetch === false ? undefined : (options.fetch ?? globalThis.fetch)
     this.#information =
       fetchImpl === undefined
@@ -534,7 +538,7 @@ export class RelayPool {
   async relayInformation(url: string, options: { signal?: AbortSignal; origin?: RelayOrigin } = {}): Promise<RelayInformation | undefined> {
     const normalized = tryNormalizeRelayUrl(url)
     if (normalized === undefined) throw new RelayError('RELAY_URL_INVALID', 'Not a relay URL', { details: String(url).slice(0, 200) })
-    if (this.#information === undefined) return undefined
+    if (this.#information === undefined || !this.#nip11Allowed(normalized)) return undefined
     // The same gates as a connection: an HTTP request tells the relay as much as a socket does.
     if ('refused' in this.#admit(normalized, options.origin ?? 'configured')) return undefined
     try {
@@ -727,9 +731,8 @@ export class RelayPool {
     let connection = this.#connections.get(url)
     if (connection !== undefined) return connection
     const settings = this.#settings
-    const isOnion = /\.onion(?::\d+)?(?:\/|$)/.test(url.replace(/^wss?:\/\//, ''))
     const chosen =
-      isOnion && this.#options.onionWebSocketFactory !== undefined
+      isOnionUrl(url) && this.#options.onionWebSocketFactory !== undefined
         ? this.#options.onionWebSocketFactory
         : (this.#options.webSocketFactory ?? defaultWebSocketFactory(settings.maxMessageBytes))
     // Every factory learns the frame cap, so a proxied socket is bounded like the default one.
@@ -750,6 +753,7 @@ export class RelayPool {
       },
       acquireSlot: (conn, signal) => this.#acquireSlot(conn, signal),
       releaseSlot: () => this.#releaseSlot(),
+      reconnectAllowed: (origin) => (this.#closed || 'refused' in this.#admit(url, origin) ? false : this.#approval(url, origin)),
       authAllowed: () => this.#authCheck(url),
       onNotice: (message) => this.#call(() => this.#options.onNotice?.(url, message)),
       idleWanted: () => this.#slotWaiters.length > 0,
@@ -759,8 +763,17 @@ export class RelayPool {
     return connection
   }
 
+  /**
+   * Whether the relay's NIP-11 document may be fetched: not for a `.onion` relay through the default
+   * fetch, which would ask the local resolver for the onion name (a DNS leak; it cannot reach the
+   * relay anyway). A `fetch` given in the options (a proxy's) is used for every relay.
+   */
+  #nip11Allowed(url: string): boolean {
+    return !(this.#defaultFetch && isOnionUrl(url))
+  }
+
   async #limitsFor(url: string, signal: AbortSignal = this.#closing.signal): Promise<RelayLimits> {
-    if (this.#information !== undefined) {
+    if (this.#information !== undefined && this.#nip11Allowed(url)) {
       try {
         await this.#information.get(url, { signal })
       } catch {
@@ -907,4 +920,9 @@ function nonNegativeInteger(value: number | undefined, fallback: number, name: s
 /** `{ retryAfterMs }` while the relay sits in its penalty box, else nothing. */
 function boxedFor(backoff: RelayBackoff): { retryAfterMs?: number } {
   return backoff.isBoxed() ? { retryAfterMs: backoff.remainingMs() } : {}
+}
+
+/** Whether a normalised relay URL names a Tor onion service. */
+function isOnionUrl(url: string): boolean {
+  return /\.onion(?::\d+)?(?:\/|$)/.test(url.replace(/^wss?:\/\//, ''))
 }

@@ -533,6 +533,10 @@ class RelayReq implements WireSubscription {
     this.#read.finish('closed', { prefix, message })
   }
 
+  get origin(): RelayOrigin {
+    return this.#read.subscription.options.origin ?? 'discovered'
+  }
+
   onDisconnect(error: RelayError): boolean {
     if (this.#removed) return false
     const subscription = this.#read.subscription

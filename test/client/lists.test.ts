@@ -326,6 +326,40 @@ describe('mutes in feeds and threads', () => {
     }
   })
 
+  it('a signer that stops decrypting does not lift the private mutes already in force', async () => {
+    const u = fleet.urls
+    const pia = await seedPerson(fleet, { write: [u[1]!] })
+    const zed = await seedPerson(fleet, { write: [u[1]!] })
+    await store(1, signed(pia, 10000, theirPrivate(pia, [['word', 'hushword']]), [], now() - 100))
+    await store(1, signed(zed, 1, 'a note saying hushword', [], now() - 50))
+    // Enough of zed's follow sets to push pia's parsed list out of the client's parse cache.
+    await store(1, ...Array.from({ length: 80 }, (_, i) => signed(zed, 30000, '', [['d', `set-${i}`]], now() - 60)))
+    let locked = false
+    const signer = {
+      ...pia.signer,
+      nip44: {
+        encrypt: pia.signer.nip44!.encrypt,
+        decrypt: async (peer: string, payload: string) => {
+          if (locked) throw new Error('the extension is locked')
+          return pia.signer.nip44!.decrypt(peer, payload)
+        },
+      },
+    }
+    const client = testClient({ signer, indexerRelays: [u[0]!] })
+    try {
+      expect((await client.lists.mutes()).words.map((w) => w.value)).toEqual(['hushword'])
+      locked = true
+      expect((await client.lists.sets(30000, { person: zed.pubkey })).length).toBe(80)
+      // Read again while the signer cannot decrypt: the private part is unreadable this time.
+      await client.lists.mutes()
+      const page = await client.feed({ authors: [zed.pubkey], kinds: [1] })
+      expect(page.events).toEqual([])
+      expect(page.report.muted).toBe(1)
+    } finally {
+      await client.close()
+    }
+  })
+
   it('a read-only client cannot read the private mutes: the privately muted author shows', async () => {
     const client = testClient({ pubkey: gus.pubkey, indexerRelays: [fleet.urls[0]!] })
     try {
@@ -425,6 +459,24 @@ describe('search relays', () => {
       await client.close()
     }
   })
+
+  it('search leaves out the search relays the user blocked (rank 0) or marked read: false, without even an HTTP request', async () => {
+    const u = fleet.urls
+    const noa = await seedPerson(fleet, { write: [u[1]!] })
+    const client = testClient({ signer: noa.signer, indexerRelays: [u[0]!], pool: { fetch: globalThis.fetch } })
+    try {
+      await client.lists.setSearchRelays([searchable.url, plain.url])
+      for (const change of [{ rank: 0 }, { read: false }]) {
+        await client.relays.configure(searchable.url, { rank: null, read: null, ...change })
+        const [http, reqs] = [searchable.nip11Requests(), searchable.messagesOfType('REQ').length]
+        const refused = await client.search(undefined, 'rendezvous').catch((e: unknown) => e)
+        expect(isRendezvousError(refused, 'CLIENT_SEARCH_UNSUPPORTED')).toBe(true)
+        expect([searchable.nip11Requests(), searchable.messagesOfType('REQ').length]).toEqual([http, reqs])
+      }
+    } finally {
+      await client.close()
+    }
+  })
 })
 
 describe('blocked relays', () => {
@@ -469,6 +521,23 @@ describe('blocked relays', () => {
     } finally {
       await client.close()
       await storage.close()
+    }
+  })
+
+  it('write: false and read: false hold for lists too: no list goes to, nor is read from, a relay so marked', async () => {
+    const u = fleet.urls
+    const max = await seedPerson(fleet, { write: [u[1]!, u[2]!] })
+    const client = testClient({ signer: max.signer, indexerRelays: [u[0]!] })
+    try {
+      await client.relays.configure(u[0]!, { write: false })
+      await client.relays.configure(u[2]!, { read: false })
+      const result = await client.lists.mute({ words: ['noise'] })
+      expect(result.report.targets.map((t) => t.url)).not.toContain(u[0]!)
+      const reqsBefore = fleet.relays[2]!.messagesOfType('REQ').length
+      expect((await client.lists.mutes()).words.map((w) => w.value)).toEqual(['noise'])
+      expect(fleet.relays[2]!.messagesOfType('REQ').length).toBe(reqsBefore)
+    } finally {
+      await client.close()
     }
   })
 

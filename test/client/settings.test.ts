@@ -131,6 +131,29 @@ describe('client.setRelays', () => {
     }
   })
 
+  it('an abort while waiting for the relays ends the wait only: the queued list is the one the client routes by', async () => {
+    const slow = await startScriptedRelay({ onEvent: (client, event) => client.later(3_000, () => client.ok((event as NostrEvent).id, true, '')) })
+    const person = await seedPerson(fleet, { write: [oldRelay.url], read: [oldRelay.url], at: nowS() - 600 })
+    const client = testClient({ signer: person.signer, indexerRelays: [indexer.url] })
+    try {
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(), 500)
+      await expectRejectionCode(client.setRelays({ write: [slow.url] }, { signal: controller.signal }), 'CLIENT_ABORTED')
+      const stored = (await client.relaySettings()).relayList
+      expect(stored?.tags).toContainEqual(['r', slow.url, 'write'])
+      expect(client.router.publishPlan({ ...stored!, kind: 1, tags: [], content: 'x' }).outboxes).toEqual([slow.url])
+      // The same for a DM relay list (the router takes those from the tracker).
+      const again = new AbortController()
+      setTimeout(() => again.abort(), 500)
+      await expectRejectionCode(client.setRelays({ dm: [slow.url] }, { signal: again.signal }), 'CLIENT_ABORTED')
+      const dmRelays = () => client.router.dmRelays(person.pubkey, { purpose: 'send' })
+      await waitFor(() => JSON.stringify(dmRelays()) === JSON.stringify({ status: 'ready', relays: [slow.url] }), 3_000, 'the new DM relays in force')
+    } finally {
+      await client.close()
+      await slow.close()
+    }
+  })
+
   it('writes a 10050 on top of the newest copy, keeps its unknown tags, and sends it to the new DM relay', async () => {
     const person = await seedPerson(fleet, { write: [plain.url], read: [plain.url], dm: [oldDm.url], at: nowS() - 600 })
     const newer = finalizeEvent(

@@ -192,6 +192,13 @@ describe('zapping and reading zaps', () => {
       const result = await c.zaps.receipts(carol.pubkey)
       expect(result.totalMsats).toBe(3_000)
       expect(result.relays.filter((r) => r.round === 2).map((r) => r.url)).toEqual([url(4)])
+      // Marked read: false, relay 4 is not asked again, and the zap found only there is not seen.
+      await c.relays.configure(fleet.urls[4]!, { read: false })
+      const reqsBefore = fleet.relays[4]!.messagesOfType('REQ').length
+      const again = await c.zaps.receipts(carol.pubkey)
+      expect(again.totalMsats).toBe(1_000)
+      expect(again.relays.map((r) => r.url)).not.toContain(url(4))
+      expect(fleet.relays[4]!.messagesOfType('REQ').length).toBe(reqsBefore)
     } finally {
       await c.close()
     }
@@ -207,6 +214,25 @@ describe('zapping and reading zaps', () => {
       const result = await c.zaps.receipts(carol.pubkey)
       expect(result.totalMsats).toBe(7_000)
       expect(result.invalid.map((i) => i.problems.map((p) => p.code))).toEqual([['duplicate-receipt']])
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('keeps the total an exact number: a receipt that would push it past Number.MAX_SAFE_INTEGER is not counted', async () => {
+    // 50 000 BTC each: nothing checks that a receipt was really paid, so an LNURL server may claim anything.
+    lnurl.set({ maxSendable: 9_000_000_000_000_000 })
+    const carol = await recipient()
+    const c = client()
+    try {
+      const huge = 5_000_000_000_000_000
+      await lnurl.pay((await c.zaps.zap(carol.pubkey, huge)).invoice, { paidAt: now() - 5 })
+      await lnurl.pay((await c.zaps.zap(carol.pubkey, huge)).invoice, { paidAt: now() - 1 })
+      const result = await c.zaps.receipts(carol.pubkey)
+      expect(Number.isSafeInteger(result.totalMsats)).toBe(true)
+      expect(result.totalMsats).toBe(huge)
+      expect(result.zaps.map((z) => z.amountMsats)).toEqual([huge])
+      expect(result.invalid.map((i) => i.problems.map((p) => p.code))).toEqual([['bad-amount']])
     } finally {
       await c.close()
     }
@@ -347,6 +373,42 @@ describe('LNURL servers that misbehave', () => {
     } finally {
       await c.close()
     }
+  })
+
+  it('takes a maxSendable too large for a safe integer as "no practical limit", and refuses negative or fractional bounds', async () => {
+    const carol = await recipient()
+    lnurl.set({ maxSendable: 1e19 })
+    const c = client()
+    try {
+      expect((await c.zaps.payEndpoint(carol.pubkey)).maxSendable).toBe(Number.MAX_SAFE_INTEGER)
+      expect((await c.zaps.zap(carol.pubkey, 2_000)).decoded.amountMsats).toBe(2_000n)
+    } finally {
+      await c.close()
+    }
+    for (const bounds of [{ minSendable: -1000 }, { maxSendable: -5 }, { minSendable: 1000.5 }]) {
+      lnurl.set({ maxSendable: 100_000_000_000, minSendable: 1000, ...bounds })
+      const fresh = client()
+      try {
+        expect((await rejection(fresh.zaps.payEndpoint(carol.pubkey))).code).toBe('LNURL_INVALID_RESPONSE')
+      } finally {
+        await fresh.close()
+      }
+    }
+  })
+
+  it('adds its parameters to a callback that ends in a bare "?" or carries a query and a fragment', async () => {
+    const carol = await recipient()
+    for (const callback of [`${lnurl.origin}/lnurlp/alice/callback?`, `${lnurl.origin}/lnurlp/alice/callback?k=1#frag`]) {
+      lnurl.set({ callbackUrl: callback })
+      const c = client()
+      try {
+        const zap = await c.zaps.zap(carol.pubkey, 3_000)
+        expect(zap.decoded.amountMsats).toBe(3_000n)
+      } finally {
+        await c.close()
+      }
+    }
+    expect(callbacks().map((hit) => hit.split('?')[1]!.split('&')[0])).toEqual(['amount=3000', 'k=1'])
   })
 
   it('keeps to https: an http lnurl, an http callback and a redirect are refused', async () => {

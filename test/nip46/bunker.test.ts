@@ -4,29 +4,21 @@
  * unsupported requests answered with errors, the remote-signer key defaulting to the user key, and
  * option checks.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { generateSecretKey, getPublicKey } from '../../src/crypto/keys.js'
 import { createSecretKeySigner } from '../../src/crypto/secret-key-signer.js'
 import { connectBunker, createBunker, type BunkerOptions } from '../../src/nip46/index.js'
 import { expectRejectionCode } from '../helpers/errors.js'
-import { startRelay, type TestRelay } from '../helpers/relay-fleet.js'
 import { rawRequest } from './nt-bunker.js'
+import { POOL, useLocalRelay } from './setup.js'
 
-const POOL = { connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false as const }
-
-let relay: TestRelay
-beforeAll(async () => {
-  relay = await startRelay()
-}, 30_000)
-afterAll(async () => {
-  await relay?.close()
-})
+const relay = useLocalRelay()
 
 function options(extra: Partial<BunkerOptions> = {}): BunkerOptions {
   return {
     signer: createSecretKeySigner(generateSecretKey()),
     bunkerSigner: createSecretKeySigner(generateSecretKey()),
-    relays: [relay.url],
+    relays: [relay().url],
     poolOptions: POOL,
     approve: () => true,
     ...extra,
@@ -38,7 +30,7 @@ describe('bounds on incoming requests', () => {
     const bunker = await createBunker(options({ strangerRateLimit: { burst: 3, perSecond: 0.01 } }))
     try {
       const answers = []
-      for (let i = 0; i < 5; i++) answers.push(await rawRequest(relay.url, bunker.pubkey, 'ping', [], { waitMs: 400 }))
+      for (let i = 0; i < 5; i++) answers.push(await rawRequest(relay().url, bunker.pubkey, 'ping', [], { waitMs: 400 }))
       expect(answers.slice(0, 3).every((a) => a?.error === 'unauthorized: send connect first')).toBe(true)
       expect(answers.slice(3)).toEqual([undefined, undefined])
       expect(bunker.stats().dropped.refused).toBe(2)
@@ -69,14 +61,14 @@ describe('bounds on incoming requests', () => {
       await expectRejectionCode(signer.signEvent({ kind: 1, content: 'x'.repeat(5_000) }), 'NIP46_TIMEOUT')
       expect(bunker.stats().dropped['too-large']).toBe(1)
       // Dated before the skew bound: outside the subscription's `since`, so never even delivered.
-      const stale = await rawRequest(relay.url, bunker.pubkey, 'ping', [], { waitMs: 400, createdAt: Math.floor(Date.now() / 1000) - 45 })
+      const stale = await rawRequest(relay().url, bunker.pubkey, 'ping', [], { waitMs: 400, createdAt: Math.floor(Date.now() / 1000) - 45 })
       expect(stale).toBeUndefined()
       // Dated in the future beyond the bound: delivered, refused before decryption.
-      const early = await rawRequest(relay.url, bunker.pubkey, 'ping', [], { waitMs: 400, createdAt: Math.floor(Date.now() / 1000) + 45 })
+      const early = await rawRequest(relay().url, bunker.pubkey, 'ping', [], { waitMs: 400, createdAt: Math.floor(Date.now() / 1000) + 45 })
       expect(early).toBeUndefined()
       expect(bunker.stats().dropped.refused).toBe(1)
       // Within the bound: answered.
-      expect(await rawRequest(relay.url, bunker.pubkey, 'ping', [], { createdAt: Math.floor(Date.now() / 1000) - 20 })).toMatchObject({ error: 'unauthorized: send connect first' })
+      expect(await rawRequest(relay().url, bunker.pubkey, 'ping', [], { createdAt: Math.floor(Date.now() / 1000) - 20 })).toMatchObject({ error: 'unauthorized: send connect first' })
     } finally {
       await signer.close()
       await bunker.close()
@@ -115,17 +107,17 @@ describe('answers', () => {
     const bunker = await createBunker(options())
     const signer = await connectBunker(bunker.bunkerUri(), { poolOptions: POOL, clientSecretKey, timeoutMs: 2_000 })
     try {
-      expect(await rawRequest(relay.url, bunker.pubkey, 'create_account', ['a'], { clientSecretKey })).toMatchObject({ error: 'unsupported method: create_account' })
-      expect(await rawRequest(relay.url, bunker.pubkey, 'x', [], { clientSecretKey, body: '{"id":"q1","method":"sign_event","params":[1,2]}' })).toMatchObject({
+      expect(await rawRequest(relay().url, bunker.pubkey, 'create_account', ['a'], { clientSecretKey })).toMatchObject({ error: 'unsupported method: create_account' })
+      expect(await rawRequest(relay().url, bunker.pubkey, 'x', [], { clientSecretKey, body: '{"id":"q1","method":"sign_event","params":[1,2]}' })).toMatchObject({
         id: 'q1',
         error: 'invalid request: params must be a list of strings',
       })
-      expect(await rawRequest(relay.url, bunker.pubkey, 'sign_event', ['{"kind":"one"}'], { clientSecretKey })).toMatchObject({ error: 'invalid event template' })
-      expect(await rawRequest(relay.url, bunker.pubkey, 'nip44_encrypt', ['not-a-key', 'x'], { clientSecretKey })).toMatchObject({ error: 'nip44_encrypt: invalid public key' })
-      expect(await rawRequest(relay.url, bunker.pubkey, 'x', [], { clientSecretKey, body: '{"method":"ping"}', waitMs: 300 })).toBeUndefined()
+      expect(await rawRequest(relay().url, bunker.pubkey, 'sign_event', ['{"kind":"one"}'], { clientSecretKey })).toMatchObject({ error: 'invalid event template' })
+      expect(await rawRequest(relay().url, bunker.pubkey, 'nip44_encrypt', ['not-a-key', 'x'], { clientSecretKey })).toMatchObject({ error: 'nip44_encrypt: invalid public key' })
+      expect(await rawRequest(relay().url, bunker.pubkey, 'x', [], { clientSecretKey, body: '{"method":"ping"}', waitMs: 300 })).toBeUndefined()
       expect(bunker.stats().dropped.malformed).toBe(1)
       // A signer failure is an error answer naming the code.
-      const nip44Failure = await rawRequest(relay.url, bunker.pubkey, 'nip44_decrypt', [getPublicKey(generateSecretKey()), 'AAAA'], { clientSecretKey })
+      const nip44Failure = await rawRequest(relay().url, bunker.pubkey, 'nip44_decrypt', [getPublicKey(generateSecretKey()), 'AAAA'], { clientSecretKey })
       expect(nip44Failure?.error).toMatch(/^NIP44_/)
     } finally {
       await signer.close()
@@ -138,7 +130,7 @@ describe('answers', () => {
     const asked: string[] = []
     const bunker = await createBunker({
       signer: createSecretKeySigner(userSk),
-      relays: [relay.url],
+      relays: [relay().url],
       poolOptions: POOL,
       requireSecret: false,
       approve: (request) => {
@@ -148,7 +140,7 @@ describe('answers', () => {
     })
     try {
       expect(bunker.pubkey).toBe(getPublicKey(userSk))
-      const signer = await connectBunker({ pubkey: bunker.pubkey, relays: [relay.url] }, { poolOptions: POOL, timeoutMs: 2_000 })
+      const signer = await connectBunker({ pubkey: bunker.pubkey, relays: [relay().url] }, { poolOptions: POOL, timeoutMs: 2_000 })
       expect(signer.userPubkey).toBe(bunker.pubkey)
       expect(asked).toEqual(['connect'])
       await signer.close()

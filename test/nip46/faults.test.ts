@@ -5,29 +5,22 @@
  * hostile error text, NIP-04 answers from old bunkers, forged signed events, a bad user key, wrong
  * nostrconnect secrets, and relays that take nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { finalizeEvent, generateSecretKey as ntGenerateSecretKey, getPublicKey as ntGetPublicKey, type EventTemplate } from 'nostr-tools/pure'
 import * as ntNip44 from 'nostr-tools/nip44'
 import { generateSecretKey, getPublicKey } from '../../src/crypto/keys.js'
 import { connectBunker, startNostrConnect } from '../../src/nip46/index.js'
 import { expectRejectionCode } from '../helpers/errors.js'
-import { startRelay, type TestRelay } from '../helpers/relay-fleet.js'
+import { startRelay } from '../helpers/relay-fleet.js'
 import { withBadSignature } from '../helpers/scripted-relay.js'
 import { startScriptedBunker, type ScriptedBunker } from './nt-bunker.js'
+import { POOL, useLocalRelay } from './setup.js'
 
-const POOL = { connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false as const }
-
-let relay: TestRelay
-beforeAll(async () => {
-  relay = await startRelay()
-}, 30_000)
-afterAll(async () => {
-  await relay?.close()
-})
+const relay = useLocalRelay()
 
 /** A scripted bunker for one test, closed after `body`. */
 async function withBunker(body: (bunker: ScriptedBunker) => Promise<void>, secret?: string): Promise<void> {
-  const bunker = await startScriptedBunker(relay.url, secret === undefined ? {} : { secret })
+  const bunker = await startScriptedBunker(relay().url, secret === undefined ? {} : { secret })
   try {
     await body(bunker)
   } finally {
@@ -244,7 +237,7 @@ describe('nostrconnect:// waiting', () => {
   it('a response with the wrong secret is ignored; the right one connects', async () => {
     await withBunker(async (impostor) => {
       await withBunker(async (bunker) => {
-        const session = startNostrConnect({ poolOptions: POOL, relays: [relay.url], timeoutMs: 3_000, connectTimeoutMs: 5_000 })
+        const session = startNostrConnect({ poolOptions: POOL, relays: [relay().url], timeoutMs: 3_000, connectTimeoutMs: 5_000 })
         await session.ready
         await impostor.acceptNostrConnect(session.uri, 'not-the-secret')
         await impostor.acceptNostrConnect(session.uri, 'ack')
@@ -264,12 +257,12 @@ describe('nostrconnect:// waiting', () => {
   })
 
   it('nobody answering gives NIP46_TIMEOUT after connectTimeoutMs; an abort gives SIGNER_UNAVAILABLE', async () => {
-    const session = startNostrConnect({ poolOptions: POOL, relays: [relay.url], connectTimeoutMs: 300 })
+    const session = startNostrConnect({ poolOptions: POOL, relays: [relay().url], connectTimeoutMs: 300 })
     const started = Date.now()
     await expectRejectionCode(session.signer, 'NIP46_TIMEOUT')
     expect(Date.now() - started).toBeLessThan(2_500)
     const controller = new AbortController()
-    const aborted = startNostrConnect({ poolOptions: POOL, relays: [relay.url], signal: controller.signal })
+    const aborted = startNostrConnect({ poolOptions: POOL, relays: [relay().url], signal: controller.signal })
     await aborted.ready
     controller.abort()
     await expectRejectionCode(aborted.signer, 'SIGNER_UNAVAILABLE')

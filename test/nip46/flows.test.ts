@@ -18,8 +18,8 @@ import { expectRejectionCode } from '../helpers/errors.js'
 import { expectNoLeaks, takeBaseline } from '../helpers/leak-check.js'
 import { openRawClient, startFleet, type TestFleet } from '../helpers/relay-fleet.js'
 import { rawRequest } from './nt-bunker.js'
+import { POOL } from './setup.js'
 
-const POOL = { connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false as const }
 const QUICK = { poolOptions: POOL, timeoutMs: 5_000 }
 
 let fleet: TestFleet

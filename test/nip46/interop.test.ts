@@ -5,7 +5,7 @@
  * - our client against a minimal remote signer built from nostr-tools primitives
  *   (test/nip46/nt-bunker.ts), in both flows, with the requests' wire format checked.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { BunkerSigner, createNostrConnectURI, parseBunkerInput } from 'nostr-tools/nip46'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
@@ -17,27 +17,19 @@ import * as nip44 from '../../src/crypto/nip44.js'
 import { createSecretKeySigner } from '../../src/crypto/secret-key-signer.js'
 import { verifyEvent } from '../../src/crypto/signature.js'
 import { connectBunker, createBunker, startNostrConnect, type ApprovalRequest, type Bunker } from '../../src/nip46/index.js'
-import { startRelay, type TestRelay } from '../helpers/relay-fleet.js'
 import { startScriptedBunker } from './nt-bunker.js'
+import { POOL, useLocalRelay } from './setup.js'
 
 useWebSocketImplementation(WebSocket)
 
-const POOL = { connect: { allowPrivateHosts: ['127.0.0.1'] }, fetch: false as const }
-
-let relay: TestRelay
-beforeAll(async () => {
-  relay = await startRelay()
-}, 30_000)
-afterAll(async () => {
-  await relay?.close()
-})
+const relay = useLocalRelay()
 
 async function ourBunker(approvals: ApprovalRequest[] = []): Promise<{ bunker: Bunker; userSk: Uint8Array }> {
   const userSk = generateSecretKey()
   const bunker = await createBunker({
     signer: createSecretKeySigner(userSk),
     bunkerSigner: createSecretKeySigner(generateSecretKey()),
-    relays: [relay.url],
+    relays: [relay().url],
     poolOptions: POOL,
     approve: (request) => {
       approvals.push(request)
@@ -87,10 +79,10 @@ describe('nostr-tools BunkerSigner against our bunker', () => {
     const pool = new SimplePool()
     const clientSk = ntGenerateSecretKey()
     const secret = 'nt-secret-1'
-    const uri = createNostrConnectURI({ clientPubkey: ntGetPublicKey(clientSk), relays: [relay.url], secret, perms: ['sign_event:1'], name: 'NT client' })
+    const uri = createNostrConnectURI({ clientPubkey: ntGetPublicKey(clientSk), relays: [relay().url], secret, perms: ['sign_event:1'], name: 'NT client' })
     const connecting = BunkerSigner.fromURI(clientSk, uri, { pool }, 5_000)
     // nostr-tools subscribes with limit 0 (live only): answer once its REQ reached the relay.
-    const reqs = (): number => relay.messagesOfType('REQ').filter((m) => JSON.stringify(m).includes(ntGetPublicKey(clientSk))).length
+    const reqs = (): number => relay().messagesOfType('REQ').filter((m) => JSON.stringify(m).includes(ntGetPublicKey(clientSk))).length
     for (let i = 0; i < 200 && reqs() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     const session = await bunker.acceptNostrConnect(uri)
     expect(session).toMatchObject({ perms: ['sign_event:1'], metadata: { name: 'NT client' } })
@@ -110,7 +102,7 @@ describe('nostr-tools BunkerSigner against our bunker', () => {
 
 describe('our client against a bunker made of nostr-tools primitives', () => {
   it('bunker:// flow, with the requests’ wire format checked', async () => {
-    const scripted = await startScriptedBunker(relay.url, { secret: 'tok' })
+    const scripted = await startScriptedBunker(relay().url, { secret: 'tok' })
     try {
       const signer = await connectBunker(scripted.uri(), { poolOptions: POOL, timeoutMs: 3_000, perms: ['sign_event:1', 'nip44_encrypt'], metadata: { name: 'ours' } })
       try {
@@ -144,14 +136,14 @@ describe('our client against a bunker made of nostr-tools primitives', () => {
   })
 
   it('nostrconnect:// flow: the primitives bunker answers our token with the secret', async () => {
-    const scripted = await startScriptedBunker(relay.url)
+    const scripted = await startScriptedBunker(relay().url)
     try {
-      const session = startNostrConnect({ poolOptions: POOL, relays: [relay.url], timeoutMs: 3_000, perms: 'sign_event:1', metadata: { name: 'ours' } })
+      const session = startNostrConnect({ poolOptions: POOL, relays: [relay().url], timeoutMs: 3_000, perms: 'sign_event:1', metadata: { name: 'ours' } })
       const url = new URL(session.uri)
       expect(url.searchParams.get('secret')).toBe(session.secret)
       expect(url.searchParams.get('perms')).toBe('sign_event:1')
       expect(url.searchParams.get('name')).toBe('ours')
-      expect(url.searchParams.getAll('relay')).toEqual([relay.url])
+      expect(url.searchParams.getAll('relay')).toEqual([relay().url])
       await session.ready
       await scripted.acceptNostrConnect(session.uri)
       const signer = await session.signer

@@ -23,6 +23,9 @@ import {
   sanitizeRemoteText,
 } from '../../src/nip46/index.js'
 import { errorOf, expectRejectionCode } from '../helpers/errors.js'
+import { bytesToHex } from '../../src/crypto/bytes.js'
+import { generateSecretKey } from '../../src/crypto/keys.js'
+import { nsecEncode } from '../../src/crypto/nip19.js'
 
 const PK = 'fa984bd7dbb282f07e16e7ae87b26a2a7b9b90b7246a44771f0cf5ae58018f52'
 const CLIENT = '83f3b2ae6aa368e8275397b9c26cf550101d63ebaab900d19dd4a4429f5ad8f5'
@@ -66,6 +69,30 @@ describe('bunker:// tokens', () => {
     expect(() => buildBunkerUri({ ...pointer, relays: [] })).toThrow(TypeError)
     expect(() => buildBunkerUri({ ...pointer, pubkey: 'xyz' })).toThrow(TypeError)
   })
+})
+
+describe('a secret key pasted by mistake is never echoed in the error', () => {
+  /** Every 8-character piece of `secret`, to look for in an error's text. */
+  const pieces = (secret: string): string[] => Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8))
+  const sk = generateSecretKey()
+  const nsec = nsecEncode(sk)
+  const hex = bytesToHex(sk)
+  for (const [name, input] of [
+    ['an nsec', nsec],
+    ['an nsec in a bunker:// token', `bunker://${nsec}?relay=wss://r.example.com`],
+    ['an nsec in a nostrconnect:// token', `nostrconnect://${nsec}?relay=wss://r.example.com&secret=x`],
+    ['a hex secret key', hex],
+    ['a hex secret key with a prefix', `key:${hex}`],
+  ] as const) {
+    it(name, () => {
+      for (const parse of [parseBunkerUri, parseNostrConnectUri]) {
+        const error = errorOf(() => parse(input))
+        expect(error).toMatchObject({ code: 'NIP46_INVALID_URI' })
+        const text = `${error?.message} ${String(error?.details)}`
+        expect(pieces(input.includes('nsec') ? nsec : hex).filter((piece) => text.includes(piece)), text).toEqual([])
+      }
+    })
+  }
 })
 
 describe('nostrconnect:// tokens', () => {

@@ -342,4 +342,18 @@ describe('mutes', () => {
     expect(isMuteRulesEmpty(rules)).toBe(false)
     expect(mutedReason(note({ pubkey: P1 }), muteRules(undefined))).toBeUndefined()
   })
+
+  it('matches a muted word as a whole word or phrase, not inside another word (except in scripts written without spaces)', () => {
+    const words = muteRules({ public: [['word', 'ass'], ['word', 'eth'], ['word', 'free money'], ['word', '比特币']], private: [] } as Pick<ParsedList, 'public' | 'private'>)
+    // Inside other words: not muted.
+    expect(mutedReason(note({ content: 'A class on something together' }), words)).toBeUndefined()
+    expect(mutedReason(note({ content: 'Ethics matter; free moneyball' }), words)).toBeUndefined()
+    // Whole words, any case, next to punctuation, a hashtag sign or the ends of the text: muted.
+    expect(mutedReason(note({ content: 'ASS' }), words)).toBe('word')
+    expect(mutedReason(note({ content: 'buy #ETH now' }), words)).toBe('word')
+    expect(mutedReason(note({ content: 'get FREE MONEY!' }), words)).toBe('word')
+    expect(mutedReason(note({ content: 'ethics, then eth.' }), words)).toBe('word')
+    // Chinese has no spaces between words: a substring is the only way to find it.
+    expect(mutedReason(note({ content: '我喜欢比特币' }), words)).toBe('word')
+  })
 })

@@ -130,6 +130,52 @@ describe('approveConnect', () => {
   })
 })
 
+describe('reconnects', () => {
+  const QUICK = { backoff: { baseMs: 20, maxMs: 100 } }
+
+  it('a live subscription does not reconnect to a relay whose approval was withdrawn; the gate is asked again', async () => {
+    const r = await relay()
+    let allow = true
+    const approveConnect = vi.fn(() => allow)
+    const p = pool({ ...QUICK, approveConnect })
+    const sub = p.subscribe([{ kinds: [1] }], { relays: [r.url] })
+    await sub.settled
+    expect(r.totalConnections()).toBe(1)
+    // The user revokes the relay: the app's answer changes and the pool forgets the old yes.
+    allow = false
+    p.forgetApproval(r.url)
+    await r.dropConnections()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(approveConnect).toHaveBeenCalledTimes(2)
+    expect(r.totalConnections(), 'no new socket to the revoked relay').toBe(1)
+    // A yes again (forgotten, asked anew) lets the live subscription come back.
+    allow = true
+    p.forgetApproval(r.url)
+    const event = note('after re-approval')
+    const seen: string[] = []
+    const again = p.subscribe([{ ids: [event.id] }], { relays: [r.url], onEvent: (e) => void seen.push(e.id) })
+    await again.settled
+    await r.storeEvents([event])
+    await waitFor(() => seen.length === 1, 2_000, 'the event once approved again')
+    again.close()
+    sub.close()
+  })
+
+  it('a live subscription does not reconnect to a relay blocked meanwhile', async () => {
+    const r = await relay()
+    let blocked = false
+    const p = pool({ ...QUICK, isBlocked: (url) => blocked && url === r.url })
+    const sub = p.subscribe([{ kinds: [1] }], { relays: [r.url] })
+    await sub.settled
+    expect(r.totalConnections()).toBe(1)
+    blocked = true
+    await r.dropConnections()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(r.totalConnections(), 'no new socket to the blocked relay').toBe(1)
+    sub.close()
+  })
+})
+
 describe('isBlocked', () => {
   it('refuses with blocked on every use, before the gate is asked, and follows changes', async () => {
     const r = await relay()
@@ -228,3 +274,33 @@ describe('the WebSocket factory', () => {
   })
 })
 
+
+describe('.onion relays', () => {
+  it('get no NIP-11 request through the default fetch (it would resolve the name locally: a DNS leak)', async () => {
+    const r = await relay()
+    const onion = `ws://${'a'.repeat(56)}.onion`
+    const { defaultWebSocketFactory } = await import('../../src/relay-pool/websocket.js')
+    const direct = vi.fn(async () => new Response('{}', { status: 404 }))
+    vi.stubGlobal('fetch', direct)
+    try {
+      // Only the onion factory is set (what a pool-level app does for Tor): it reaches the local relay.
+      const p = pool({ onionWebSocketFactory: (_url, options) => defaultWebSocketFactory(options?.maxPayloadBytes ?? 1 << 20)(r.url) })
+      const { relays } = await p.query([{ kinds: [1], limit: 1 }], { relays: [onion] })
+      expect(relays[0]?.status).toBe('eose')
+      expect(await p.relayInformation(onion)).toBeUndefined()
+      expect(direct).not.toHaveBeenCalled()
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
+  it('use a fetch given explicitly (the proxy one) for NIP-11', async () => {
+    const r = await relay()
+    const onion = `ws://${'b'.repeat(56)}.onion`
+    const { defaultWebSocketFactory } = await import('../../src/relay-pool/websocket.js')
+    const viaProxy = vi.fn(async () => new Response('{}', { status: 404 }))
+    const p = pool({ fetch: viaProxy, onionWebSocketFactory: (_url, options) => defaultWebSocketFactory(options?.maxPayloadBytes ?? 1 << 20)(r.url) })
+    await p.query([{ kinds: [1], limit: 1 }], { relays: [onion] })
+    expect(viaProxy).toHaveBeenCalled()
+  })
+})
