@@ -269,9 +269,10 @@ export function createPrivacyGates(options: ClientOptions, context: () => Client
   }
 
   const approveRelay = options.approveRelay
-  const approveConnect: RelayPoolOptions['approveConnect'] =
+  const appGate = options.pool?.approveConnect
+  const askUser: RelayPoolOptions['approveConnect'] =
     approveRelay === undefined
-      ? options.pool?.approveConnect
+      ? appGate
       : async (url, origin) => {
           const ctx = context()
           if (preApproved(ctx, url, origin, me)) return true
@@ -279,6 +280,15 @@ export function createPrivacyGates(options: ClientOptions, context: () => Client
           if (me === undefined && preApproved(ctx, url, origin, await learnMe())) return true
           return ask('connect', url, () => approveRelay({ url, origin }))
         }
+  // Always a gate: the relay settings load from storage when the client is created, and a read
+  // started at once must not reach a relay the user blocked (rank 0, kind 10006) before they are
+  // in. The pool checks `isBlocked` before this gate; after the load it is checked again here.
+  const approveConnect: RelayPoolOptions['approveConnect'] = async (url, origin) => {
+    const ctx = context()
+    await ctx.relayConfig.loaded()
+    if (isBlocked(url)) return false
+    return askUser === undefined ? true : askUser(url, origin)
+  }
 
   const approveAuth = options.approveAuth
   const basePolicy = createAuthPolicy(options.pool?.auth)
@@ -305,7 +315,7 @@ export function createPrivacyGates(options: ClientOptions, context: () => Client
 
   return {
     poolOptions: {
-      ...(approveConnect !== undefined && { approveConnect }),
+      approveConnect,
       ...(auth !== undefined && { auth }),
       isBlocked,
       ...(admitEvent !== undefined && { admitEvent }),

@@ -169,6 +169,11 @@ export function createClientContext(options: ClientOptions): ClientContext & { c
     },
     onListenerError: options.pool?.onListenerError ?? reportError,
   })
+  // The pool keeps its gate's answers: a relay refused while blocked is asked about anew once unblocked.
+  relayConfig.onChange((change) => {
+    if (change.type === 'blocked') for (const url of change.removed) pool.forgetApproval(url)
+    else if (change.type === 'relay' && change.before.rank === 0 && change.after.rank > 0) pool.forgetApproval(change.url)
+  })
   const tracker = createTracker({ pool, evidence, storage, indexerRelays: resolved.indexerRelays, now })
   const router = createRouter({ evidence, tracker, pool, storage, perAuthor: resolved.perAuthor, maxRelays: resolved.maxRelays, now, preferences: relayConfig })
   const queue = createPublishQueue({ ...options.publishQueue, pool, storage, now, onError: reportError })

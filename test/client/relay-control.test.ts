@@ -293,3 +293,42 @@ describe('persistence and the settings table', () => {
     }
   })
 })
+
+describe('relay settings at start-up', () => {
+  let fleet: TestFleet
+  beforeAll(async () => {
+    fleet = await startFleet(2)
+  })
+  afterAll(async () => {
+    await fleet.close()
+  })
+
+  it('a read started before the stored settings are loaded never reaches a relay ranked 0, and unblocking lets it through', async () => {
+    const [blocked, indexer] = fleet.relays as [TestRelay, TestRelay]
+    const storage = memoryStorage()
+    try {
+      const me = await seedPerson(fleet)
+      const first = testClient({ signer: me.signer, indexerRelays: [indexer.url], storage })
+      await first.relays.ready()
+      await first.relays.configure(blocked.url, { rank: 0 })
+      await first.close()
+      const before = blocked.totalConnections()
+      const second = testClient({ signer: me.signer, indexerRelays: [indexer.url], storage })
+      try {
+        // No `await second.relays.ready()`: the query races the load of the settings.
+        const raced = await second.pool.query([{ kinds: [1], limit: 1 }], { relays: [blocked.url], origin: 'configured' })
+        expect(raced.relays.map((r) => r.status)).toEqual(['refused'])
+        expect(blocked.totalConnections()).toBe(before)
+        expect(blocked.nip11Requests()).toBe(0)
+        await second.relays.configure(blocked.url, { rank: null })
+        const after = await second.pool.query([{ kinds: [1], limit: 1 }], { relays: [blocked.url], origin: 'configured' })
+        expect(after.relays.map((r) => r.status)).toEqual(['eose'])
+        expect(second.errors).toEqual([])
+      } finally {
+        await second.close()
+      }
+    } finally {
+      await storage.close()
+    }
+  })
+})
