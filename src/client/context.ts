@@ -322,6 +322,27 @@ export function abortError(context: ClientContext, cause?: unknown): ClientError
 }
 
 /**
+ * The user's pubkey, or `undefined` when the client has no user (no signer and no `pubkey`): for
+ * reads that work for anyone and only add the user's own relays when there is a user. Other
+ * failures (a locked signer) still reject.
+ *
+ * @example
+ * ```ts
+ * const me = await optionalMe(context)
+ * const relays = me === undefined ? indexers : [...indexers, ...ownRelays(me)]
+ * ```
+ * @internal
+ */
+export async function optionalMe(context: ClientContext): Promise<string | undefined> {
+  try {
+    return await context.me()
+  } catch (error) {
+    if (error instanceof ClientError && error.code === 'CLIENT_NO_SIGNER') return undefined
+    throw error
+  }
+}
+
+/**
  * Runs `task` with a signal linked to the caller's and to the client's life, and turns an abort
  * into the client's error ({@link abortError}); `isAbort` names lower-layer errors that are aborts
  * too. The link is released however the task ends.

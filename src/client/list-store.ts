@@ -9,11 +9,11 @@
  * @module
  */
 import type { NostrEvent } from '../crypto/event.js'
-import { isRendezvousError, OutboxError } from '../errors.js'
+import { OutboxError } from '../errors.js'
 import { LIST_KINDS, isListSetKind, muteRules, parseList, type ListCipher, type MuteRules, type ParsedList } from '../outbox/lists.js'
 import type { Filter } from '../relay-pool/types.js'
 import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
-import { abortError, type ClientContext } from './context.js'
+import { abortError, type ClientContext, optionalMe } from './context.js'
 import { ensureLists } from './publish.js'
 import { queryRelays } from './read.js'
 import type { RelayQueryReport } from './types.js'
@@ -59,15 +59,6 @@ export function listState(context: ClientContext): ListState {
   return state
 }
 
-/** The user's pubkey, or `undefined` when the client has no user (no signer, no pubkey). */
-async function maybeMe(context: ClientContext): Promise<string | undefined> {
-  try {
-    return await context.me()
-  } catch (error) {
-    if (isRendezvousError(error, 'CLIENT_NO_SIGNER')) return undefined
-    throw error
-  }
-}
 
 /**
  * The ciphers that read and write the user's private entries, or `undefined` without a signer.
@@ -323,7 +314,7 @@ function fetchOwn(context: ClientContext, me: string, kind: number): Promise<voi
  * @internal
  */
 export async function ownList(context: ClientContext, kind: number, signal: AbortSignal): Promise<ParsedList | undefined> {
-  const me = await maybeMe(context).catch((error: unknown) => {
+  const me = await optionalMe(context).catch((error: unknown) => {
     context.reportError(error)
     return undefined
   })
@@ -381,7 +372,7 @@ export function knownMuteRules(context: ClientContext): MuteRules {
  */
 export function loadBlockedRelaysFromStorage(context: ClientContext): void {
   void (async () => {
-    const me = await maybeMe(context)
+    const me = await optionalMe(context)
     if (me === undefined || context.closing.aborted) return
     const stored = await context.storage.queryEvents([{ kinds: [LIST_KINDS.blockedRelays], authors: [me], limit: 1 }])
     const newest = stored.find((e) => e.kind === LIST_KINDS.blockedRelays && e.pubkey === me)

@@ -29,7 +29,7 @@ import type { PublishTarget } from '../outbox/publish-queue.js'
 import { ownRelayUrls } from '../outbox/relay-lists.js'
 import type { PublishPlan } from '../outbox/router.js'
 import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
-import { abortError, type ClientContext } from './context.js'
+import { abortError, type ClientContext, optionalMe } from './context.js'
 import { parseEventRef, parsePerson } from './identifiers.js'
 import { cipherOf, findLists, learnOwnList, listState, newestSetDeletion, parseOwnAware, relayValues, setAddress } from './list-store.js'
 import { deliver, ensureLists, signTemplate } from './publish.js'
@@ -732,15 +732,6 @@ async function whose(context: ClientContext, options: ListReadOptions): Promise<
   return { pubkey, relays: [...(options.relays ?? []), ...relays] }
 }
 
-/** The user's pubkey when known, else `undefined` (reads of others' lists do not need one). */
-async function meIfAny(context: ClientContext): Promise<string | undefined> {
-  try {
-    return await context.me()
-  } catch (error) {
-    if (isRendezvousError(error, 'CLIENT_NO_SIGNER')) return undefined
-    throw error
-  }
-}
 
 async function readLists(context: ClientContext, kind: number, identifier: string | undefined, all: boolean, options: ListReadOptions): Promise<UserList[]> {
   context.assertOpen()
@@ -748,7 +739,7 @@ async function readLists(context: ClientContext, kind: number, identifier: strin
   const { signal, release } = context.link(options.signal)
   try {
     const found = await findLists(context, pubkey, kind, { signal, relays, ...(identifier !== undefined && { identifier }) })
-    const me = await meIfAny(context)
+    const me = await optionalMe(context)
     const events = all ? found.events : found.events.slice(0, 1)
     const lists: UserList[] = []
     for (const event of events) {

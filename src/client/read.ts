@@ -8,6 +8,7 @@
 import type { NostrEvent } from '../crypto/event.js'
 import { isRendezvousError } from '../errors.js'
 import type { Filter } from '../relay-pool/types.js'
+import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
 import { abortError, type ClientContext } from './context.js'
 import type { RelayQueryReport } from './types.js'
 
@@ -146,4 +147,24 @@ export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Pro
       next()
     }
   }
+}
+
+/**
+ * Normalised, deduplicated relay URLs from untrusted input (tags, hints, zap requests), at most
+ * `max`; anything that is not a relay URL is skipped.
+ *
+ * @example
+ * ```ts
+ * relayUrls(['wss://Relay.example.com/', 'https://example.com', 'wss://relay.example.com'], 5) // ['wss://relay.example.com']
+ * ```
+ * @internal
+ */
+export function relayUrls(inputs: Iterable<unknown>, max = Number.POSITIVE_INFINITY): string[] {
+  const out: string[] = []
+  for (const input of inputs) {
+    if (out.length >= max) break
+    const url = tryNormalizeRelayUrl(input)
+    if (url !== undefined && !out.includes(url)) out.push(url)
+  }
+  return out
 }

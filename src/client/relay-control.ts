@@ -6,13 +6,12 @@
  *
  * @module
  */
-import { isRendezvousError } from '../errors.js'
 import type { RelayPreference, RelayPreferenceChange } from '../outbox/relay-config.js'
 import type { AdvertisePlan, AdvertiseReason } from '../outbox/router.js'
 import { relayHealthFactor } from '../outbox/scorer.js'
 import type { RelayStats } from '../relay-pool/health.js'
 import { ownRelayUrls } from '../outbox/relay-lists.js'
-import { abortError, type ClientContext } from './context.js'
+import { abortError, type ClientContext, optionalMe } from './context.js'
 import { ensureLists } from './publish.js'
 import { chooseAdvertiseTargets, readRelaySettings } from './settings.js'
 
@@ -183,15 +182,6 @@ function checkOptions(options: unknown): void {
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal')
 }
 
-/** The user's pubkey, or `undefined` when the client has no user. */
-async function meOrNothing(context: ClientContext): Promise<string | undefined> {
-  try {
-    return await context.me()
-  } catch (error) {
-    if (isRendezvousError(error, 'CLIENT_NO_SIGNER')) return undefined
-    throw error
-  }
-}
 
 async function advertiseTargets(context: ClientContext, options: AdvertiseTargetsOptions): Promise<AdvertisePlan> {
   checkOptions(options)
@@ -211,7 +201,7 @@ async function table(context: ClientContext, options: RelayTableOptions): Promis
   if (options.includeSeen !== undefined && typeof options.includeSeen !== 'boolean') throw new TypeError('options.includeSeen must be a boolean')
   context.assertOpen()
   const { relayConfig, pool } = context
-  const me = await meOrNothing(context)
+  const me = await optionalMe(context)
   let inboxes = new Set<string>()
   let outboxes = new Set<string>()
   let dm = new Set<string>()

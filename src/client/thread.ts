@@ -10,11 +10,10 @@
 import { isEventShape, type NostrEvent } from '../crypto/event.js'
 import { isValidPublicKey } from '../crypto/keys.js'
 import { mutedReason } from '../outbox/lists.js'
-import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
 import { abortError, type ClientContext } from './context.js'
 import { parseEventRef, parsePerson } from './identifiers.js'
 import { ownMuteRules } from './list-store.js'
-import { queryRelays } from './read.js'
+import { queryRelays, relayUrls } from './read.js'
 import type { RelayQueryReport, Thread, ThreadNode, ThreadOptions } from './types.js'
 
 /** Default of `ThreadOptions.limit`. */
@@ -65,16 +64,6 @@ export function threadRefs(event: NostrEvent): ThreadRefs {
   return { root: eTags[0]!, parent: eTags[eTags.length - 1]! }
 }
 
-/** Normalised, deduplicated relay URLs from untrusted input, at most `max`. */
-function relayUrls(inputs: Iterable<unknown>, max = Number.POSITIVE_INFINITY): string[] {
-  const out: string[] = []
-  for (const input of inputs) {
-    if (out.length >= max) break
-    const url = tryNormalizeRelayUrl(input)
-    if (url !== undefined && !out.includes(url)) out.push(url)
-  }
-  return out
-}
 
 /** Fetches relay lists; a failure other than an abort is reported and the read goes on with what is known. */
 async function ensureLists(context: ClientContext, pubkeys: readonly string[], signal: AbortSignal): Promise<void> {

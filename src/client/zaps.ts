@@ -13,13 +13,12 @@ import { decode } from '../crypto/nip19.js'
 import { type ZapProblem, type ZapReceiptVerdict, ZAP_RECEIPT_KIND, buildZapRequest, validateZapReceipt } from '../crypto/nip57.js'
 import { ClientError } from '../errors.js'
 import type { Filter } from '../relay-pool/types.js'
-import { tryNormalizeRelayUrl } from '../relay-pool/url.js'
 import { abortError, type ClientContext, withLinkedSignal } from './context.js'
 import { parseEventRef, parsePerson } from './identifiers.js'
 import { type LnurlPayEndpoint, fetchPayEndpoint, requestZapInvoice } from './lnurl.js'
 import { readProfile } from './profile.js'
 import { signTemplate } from './publish.js'
-import { queryRelays } from './read.js'
+import { queryRelays, relayUrls } from './read.js'
 import type { RelayQueryReport } from './types.js'
 
 /** Most relays a zap request names (the LNURL server publishes the receipt to each). */
@@ -215,15 +214,6 @@ interface ParsedTarget {
   readonly kind: number | undefined
 }
 
-function relayUrls(urls: readonly unknown[], max = Number.POSITIVE_INFINITY): string[] {
-  const out: string[] = []
-  for (const input of urls) {
-    if (out.length >= max) break
-    const url = tryNormalizeRelayUrl(input)
-    if (url !== undefined && !out.includes(url)) out.push(url)
-  }
-  return out
-}
 
 function parseTarget(target: ZapTarget): ParsedTarget {
   if (typeof target === 'object' && target !== null) {
